@@ -1,0 +1,38 @@
+"""Pipelines: drivers that read top to bottom, one per method.
+
+``pipelines.run(config, overrides=()) -> RunResult`` runs whatever ``config.pipeline`` names; it is what
+``pro-rl run`` calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Sequence
+
+from pro_rl.config import ProRLConfig, load_config
+
+PIPELINE_MODULES = {
+    "reward_models": "pipelines.reward_models",
+    "orchestrator": "pipelines.orchestrator",
+    "sft": "pipelines.sft",
+    "pro_morlhf": "pipelines.pro_morlhf",
+    "demo": "pipelines.demo",
+}
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    metrics: Dict[str, float] = field(default_factory=dict)
+
+
+def run(config, overrides: Sequence[str] = ()) -> RunResult:
+    """Run the pipeline a config names. ``config``: a YAML path, a ``ProRLConfig`` or a dict."""
+    resolved: ProRLConfig = load_config(config, overrides)
+    module = importlib.import_module(PIPELINE_MODULES[resolved.pipeline])
+    return module.run(resolved)
+
+
+__all__ = ["RunResult", "run", "load_config"]

@@ -1,0 +1,47 @@
+"""Pure torch functions for multi-objective RLHF: every formula of pro-rl lives in exactly one function here.
+
+See each module's docstring for the paper equation it implements (PRO eq. 2, 4, 7, 8, 9 and the PPO/RLOO/DPO
+losses of the peers).
+"""
+
+from pro_rl.algorithms.bradley_terry import bradley_terry_loss, pair_accuracy
+from pro_rl.algorithms.dpo import dpo_loss, select_best_worst
+from pro_rl.algorithms.gae import gae_advantages, token_level_rewards
+from pro_rl.algorithms.kl import AdaptiveKLController, FixedKLController, kl_penalty
+from pro_rl.algorithms.logprobs import sequence_token_logprobs, sum_masked
+from pro_rl.algorithms.masked import masked_mean, masked_var, masked_whiten
+from pro_rl.algorithms.normalisation import RunningNormaliser, zscore_stats
+from pro_rl.algorithms.orchestrator import orchestrator_loss, orchestrator_metrics, orchestrator_targets
+from pro_rl.algorithms.pareto import hypervolume, pareto_mask
+from pro_rl.algorithms.ppo import ppo_policy_loss, ppo_value_loss
+from pro_rl.algorithms.rloo import rloo_advantages, sequence_clipped_loss
+from pro_rl.algorithms.scalarisation import scalarise
+
+__all__ = [
+    "AdaptiveKLController",
+    "FixedKLController",
+    "RunningNormaliser",
+    "bradley_terry_loss",
+    "dpo_loss",
+    "gae_advantages",
+    "hypervolume",
+    "kl_penalty",
+    "masked_mean",
+    "masked_var",
+    "masked_whiten",
+    "orchestrator_loss",
+    "orchestrator_metrics",
+    "orchestrator_targets",
+    "pair_accuracy",
+    "pareto_mask",
+    "ppo_policy_loss",
+    "ppo_value_loss",
+    "rloo_advantages",
+    "scalarise",
+    "select_best_worst",
+    "sequence_clipped_loss",
+    "sequence_token_logprobs",
+    "sum_masked",
+    "token_level_rewards",
+    "zscore_stats",
+]

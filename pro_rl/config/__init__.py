@@ -1,0 +1,24 @@
+"""Typed configs (OmegaConf structured dataclasses), YAML loading with dotted overrides, validation."""
+
+from pro_rl.config.loading import ConfigError, field_help, load_config, save_config, to_yaml, validate
+from pro_rl.config.schema import (
+    PIPELINES,
+    AlgorithmConfig,
+    DataConfig,
+    ModelConfig,
+    OrchestratorConfig,
+    PolicyConfig,
+    ProRLConfig,
+    RewardModelConfig,
+    RolloutConfig,
+    RunConfig,
+    TrainerConfig,
+    TrainingConfig,
+    WeightsConfig,
+)
+
+__all__ = [
+    "PIPELINES", "AlgorithmConfig", "ConfigError", "DataConfig", "ModelConfig", "OrchestratorConfig", "PolicyConfig",
+    "ProRLConfig", "RewardModelConfig", "RolloutConfig", "RunConfig", "TrainerConfig", "TrainingConfig",
+    "WeightsConfig", "field_help", "load_config", "save_config", "to_yaml", "validate",
+]

@@ -1,0 +1,201 @@
+"""Typed configuration: one dataclass per section, defaults equal to the PRO paper's values.
+
+Every field carries one line of help in ``metadata["help"]`` (shown by ``pro-rl config --help-fields``).
+Values that only suit tiny CPU models (learning rates near 1e-3, a handful of steps) live in
+``configs/tiny/*.yaml``, never here.
+
+Paper values: orchestrator xlm-roberta-base, AdamW, lr 1e-5, batch 32, τ = 0.1 (PRO appendix A.2);
+PRO-MORLHF on UltraFeedback: T 0.8, top-p 0.95, 8 generations, lr 5e-7, batch 128, β 0.1 (Table 6);
+RiC's MORLHF: adaptive KL with init 0.2 and target 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List
+
+PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo")
+
+
+def _field(default: Any, help: str) -> Any:
+    """A dataclass field with a one-line help text."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+def _section(factory: Any, help: str) -> Any:
+    return field(default_factory=factory, metadata={"help": help})
+
+
+@dataclass
+class RunConfig:
+    name: str = _field("pro-rl", "Name of the run, used in logs and the tensorboard run name.")
+    output_dir: str = _field("runs/default", "Run directory: config.yaml, metrics.jsonl, checkpoints/, final/.")
+    seed: int = _field(0, "Seed for data order, sampling and initialisation.")
+    resume: str = _field("never", "'never' starts fresh; 'auto' continues from the last complete checkpoint.")
+    device: str = _field("auto", "'auto' (cuda when present, else cpu), 'cpu' or 'cuda'.")
+    log_every: int = _field(1, "Log metrics every N steps.")
+    checkpoint_every: int = _field(0, "Write a checkpoint every N steps (0: only at the end).")
+    keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.")
+    progress: bool = _field(True, "Show progress bars.")
+
+
+@dataclass
+class TrainingConfig:
+    learning_rate: float = _field(1e-5, "AdamW learning rate.")
+    weight_decay: float = _field(0.0, "AdamW weight decay.")
+    batch_size: int = _field(32, "Examples per optimizer step.")
+    micro_batch_size: int = _field(0, "Examples per forward pass (0: the whole batch).")
+    epochs: float = _field(1.0, "Passes over the training data (fractions allowed).")
+    max_steps: int = _field(0, "Stop after this many optimizer steps (0: no limit beyond epochs).")
+    max_length: int = _field(512, "Token limit of one input (prompt and response together).")
+    eval_fraction: float = _field(0.1, "Fraction of the data held out for evaluation.")
+    warmup_steps: int = _field(0, "Linear learning-rate warm-up steps.")
+    gradient_clipping: float = _field(1.0, "Global gradient-norm clipping (0: off).")
+
+
+@dataclass
+class ModelConfig:
+    model: str = _field("", "Hub id, local directory, 'tiny:<arch>' for a tiny model built from config, or 'module:function' (rewards only).")
+    tokenizer: str = _field("", "Tokenizer hub id or directory (empty: the model's own; tiny models train one in code).")
+    tiny_hidden_size: int = _field(64, "Hidden size of a tiny model.")
+    tiny_layers: int = _field(2, "Number of layers of a tiny model.")
+    tiny_heads: int = _field(2, "Attention heads of a tiny model.")
+    tiny_vocab_size: int = _field(1024, "Vocabulary size of the tokenizer trained in code for tiny models.")
+    dtype: str = _field("auto", "'auto', 'float32', 'bfloat16' or 'float16'.")
+
+
+@dataclass
+class RewardModelConfig(ModelConfig):
+    name: str = _field("???", "Objective name (helpful, harmless, humor, ...).")
+    data: str = _field("", "Preference pairs of this objective (file, directory or hub id) for training its reward model.")
+    data_adapter: str = _field("auto", "Dataset adapter: auto, canonical, hh_rlhf, ultrafeedback, ultrafeedback_binarized, helpsteer2.")
+    data_objective: str = _field("", "Aspect/attribute to read from a multi-aspect dataset (UltraFeedback, HelpSteer2).")
+    label_index: int = _field(0, "Which output logit is the reward (0 for one-logit reward models; 1 for a 2-class classifier's positive class).")
+    response_only: bool = _field(False, "Score the response alone, without the prompt (e.g. a humor classifier).")
+    batch_size: int = _field(16, "Sequences per scoring forward pass.")
+    training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32), "How this reward model is trained.")
+
+
+@dataclass
+class DataConfig:
+    general_pairs: str = _field("", "General preference pairs D_rm (prompt, chosen, rejected) for the orchestrator.")
+    general_pairs_adapter: str = _field("auto", "Dataset adapter of general_pairs.")
+    prompts: str = _field("", "RL training prompts.")
+    eval_prompts: str = _field("", "Held-out prompts (optionally with ground-truth 'weights').")
+    sft: str = _field("", "Supervised warm-up pairs/responses for the policy (empty: no warm-up).")
+    max_rows: int = _field(0, "Read at most this many rows of each source (0: all).")
+    max_chars: int = _field(0, "Texts longer than this many characters are bad rows (0: no limit).")
+    on_bad_row: str = _field("error", "'error' stops naming file and row; 'skip' drops, counts and logs the row.")
+
+
+@dataclass
+class OrchestratorConfig(ModelConfig):
+    model: str = _field("FacebookAI/xlm-roberta-base", "Backbone of the Preference Orchestrator (sequence classifier with K labels).")
+    path: str = _field("", "A trained orchestrator directory, used by RL pipelines when weights.mode is 'orchestrator'.")
+    tau: float = _field(0.1, "Temperature τ of the targets w* = softmax(r⁺/τ) (eq. 7).")
+    kl_direction: str = _field("forward", "'forward' = KL(f(x) ‖ w*) as in eq. 8; 'reverse' = KL(w* ‖ f(x)).")
+    normalise_rewards: bool = _field(True, "z-score each objective's rewards over the data before eq. 7.")
+    max_prompt_length: int = _field(256, "Token limit of a prompt given to the orchestrator.")
+    training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32, max_length=256), "How the orchestrator is trained.")
+
+
+@dataclass
+class PolicyConfig(ModelConfig):
+    model: str = _field("Qwen/Qwen2.5-7B", "The policy LM (causal LM).")
+    sft_steps: int = _field(0, "Supervised warm-up steps on data.sft before RL (0: none).")
+    sft_learning_rate: float = _field(1e-5, "Learning rate of the supervised warm-up.")
+    learning_rate: float = _field(5e-7, "Learning rate of RL updates (PRO Table 6).")
+    critic_learning_rate: float = _field(9e-6, "Learning rate of the PPO critic.")
+    max_prompt_length: int = _field(512, "Prompts are truncated on the left to this many tokens.")
+
+
+@dataclass
+class WeightsConfig:
+    mode: str = _field("orchestrator", "'orchestrator' (PRO, eq. 9), 'fixed' or 'uniform' (MORLHF, eq. 5).")
+    fixed: List[float] = _field([], "The fixed weight vector (mode 'fixed'); must lie on the simplex, one entry per objective.")
+
+
+@dataclass
+class AlgorithmConfig:
+    name: str = _field("rloo", "'ppo', 'rloo' or 'online_dpo'.")
+    steps: int = _field(100, "RL steps (one batch of prompts each).")
+    prompt_batch_size: int = _field(16, "Prompts per RL step (each gets rollout.num_samples responses).")
+    kl_coef: float = _field(0.1, "β of the KL penalty (PRO Table 6).")
+    kl_estimator: str = _field("k1", "KL estimator: k1, k2 or k3.")
+    adaptive_kl: bool = _field(False, "Adapt β towards target_kl (Ziegler et al.).")
+    target_kl: float = _field(3.0, "Target KL of the adaptive controller.")
+    kl_horizon: int = _field(10000, "Horizon of the adaptive controller.")
+    normalise_rewards: bool = _field(True, "Running z-score of each objective before weighting (normalise-then-weight).")
+    clip_eps: float = _field(0.2, "Policy ratio clipping ε.")
+    value_clip_eps: float = _field(0.2, "Value clipping ε (PPO).")
+    vf_coef: float = _field(0.1, "Value loss coefficient (PPO).")
+    gamma: float = _field(1.0, "Discount γ (PPO GAE).")
+    lam: float = _field(0.95, "GAE λ (PPO).")
+    ppo_epochs: int = _field(4, "Optimisation epochs over each batch of rollouts.")
+    mini_batch_size: int = _field(0, "Sequences per optimizer step inside an epoch (0: whole batch).")
+    dpo_beta: float = _field(0.1, "β of the online DPO loss.")
+    dpo_loss: str = _field("sigmoid", "'sigmoid' or 'ipo'.")
+    on_bad_reward: str = _field("error", "NaN/inf reward: 'error' names objective and count; 'skip' drops those samples, counted.")
+
+
+@dataclass
+class RolloutConfig:
+    backend: str = _field("hf", "'hf' (transformers generate, CPU/GPU) or 'vllm' (GPU).")
+    num_samples: int = _field(8, "Responses sampled per prompt (PRO Table 6: 8).")
+    temperature: float = _field(0.8, "Sampling temperature (PRO Table 6: 0.8).")
+    top_p: float = _field(0.95, "Nucleus sampling top-p (PRO Table 6: 0.95).")
+    top_k: int = _field(0, "Top-k sampling (0: off).")
+    max_new_tokens: int = _field(128, "Tokens generated per response.")
+    tensor_parallel_size: int = _field(1, "vLLM tensor-parallel size.")
+    gpu_memory_utilization: float = _field(0.5, "vLLM GPU memory share.")
+
+
+@dataclass
+class TrainerConfig:
+    zero_stage: int = _field(0, "DeepSpeed ZeRO stage (0 and 2 work on CPU; 3 on GPU).")
+    bf16: bool = _field(False, "bf16 mixed precision (GPU).")
+    gradient_checkpointing: bool = _field(False, "Recompute activations in the backward pass.")
+    offload_optimizer: bool = _field(False, "ZeRO optimizer state offload to CPU.")
+    micro_batch_size: int = _field(0, "Sequences per forward pass in RL updates (0: whole mini-batch).")
+
+
+@dataclass
+class RoleResources:
+    num_cpus: float = _field(1.0, "CPUs reserved per replica.")
+    num_gpus: float = _field(0.0, "GPUs per replica (fractions allowed to share a GPU).")
+    replicas: int = _field(1, "Number of actors of this role.")
+    colocate_with: str = _field("", "Role whose placement-group bundle this role shares (empty: its own).")
+
+
+@dataclass
+class ResourcesConfig:
+    policy: RoleResources = _section(RoleResources, "Policy trainer actor.")
+    reference: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Reference model actor.")
+    reward: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Each reward actor (one per objective).")
+    orchestrator: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Orchestrator actor.")
+    rollout: RoleResources = _section(lambda: RoleResources(num_cpus=0.5), "Rollout engine actor(s).")
+    critic: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Critic actor (PPO).")
+    ray_address: str = _field("", "Ray address to connect to (empty: the running cluster or a new local one).")
+    num_cpus: int = _field(0, "CPUs of a local cluster started by the driver (0: all).")
+
+
+@dataclass
+class ProRLConfig:
+    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, pro_morlhf, demo.")
+    run: RunConfig = _section(RunConfig, "Run directory, seed, resume, logging.")
+    data: DataConfig = _section(DataConfig, "Data sources and bad-row handling.")
+    policy: PolicyConfig = _section(PolicyConfig, "The policy LM.")
+    reward_models: List[RewardModelConfig] = _field([], "One entry per objective: name, model or module:function, data, training.")
+    orchestrator: OrchestratorConfig = _section(OrchestratorConfig, "The Preference Orchestrator.")
+    weights: WeightsConfig = _section(WeightsConfig, "Where the per-prompt weight vectors come from.")
+    algorithm: AlgorithmConfig = _section(AlgorithmConfig, "RL algorithm and its coefficients.")
+    rollout: RolloutConfig = _section(RolloutConfig, "Sampling settings, the same for every backend.")
+    trainer: TrainerConfig = _section(TrainerConfig, "DeepSpeed engine settings.")
+    resources: ResourcesConfig = _section(ResourcesConfig, "Ray resources per role.")
+    extra: Dict[str, Any] = _field({}, "Free-form values for a pipeline's own use.")
+
+    @property
+    def objectives(self) -> List[str]:
+        return [reward_model.name for reward_model in self.reward_models]

@@ -1,0 +1,20 @@
+"""Model builders (policy, reward model, orchestrator, critic; tiny versions built from configs) and scoring."""
+
+from pro_rl.models.builders import (
+    build_critic,
+    build_orchestrator,
+    build_policy,
+    build_reward_model,
+    is_function_spec,
+    is_tiny,
+    load_function,
+    load_tokenizer,
+)
+from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, predict_weights, reward_model_scores
+from pro_rl.models.tokenizer import train_tiny_tokenizer
+
+__all__ = [
+    "OrchestratorPredictor", "RewardScorer", "build_critic", "build_orchestrator", "build_policy", "build_reward_model",
+    "is_function_spec", "is_tiny", "load_function", "load_tokenizer", "predict_weights", "reward_model_scores",
+    "train_tiny_tokenizer",
+]

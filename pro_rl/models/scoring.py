@@ -1,0 +1,110 @@
+"""Inference with trained models: reward scores and orchestrator weights.
+
+``RewardScorer`` hides whether an objective is a reward model or a ``module:function``: both take
+(prompts, responses) and return one float per pair. ``OrchestratorPredictor`` maps prompts to weight vectors
+on the simplex (softmax of the K logits). Both are Ray-free; the actors wrap them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from pro_rl.config.schema import ModelConfig, RewardModelConfig
+from pro_rl.models.builders import build_reward_model, is_function_spec, load_function
+
+
+def default_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class RewardScorer:
+    """Scores (prompt, response) pairs for one objective with a reward model or a reward function."""
+
+    def __init__(self, spec: RewardModelConfig, device: str = "auto", model_path: Optional[str] = None):
+        self.name = spec.name
+        self.spec = spec
+        self.device = default_device(device)
+        self.function = None
+        source = model_path or spec.model
+        if is_function_spec(source):
+            self.function = load_function(source)
+            self.model = self.tokenizer = None
+            return
+        if model_path:
+            self.model = AutoModelForSequenceClassification.from_pretrained(model_path)
+            self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        else:
+            self.model, self.tokenizer = build_reward_model(spec)
+        self.model.to(self.device).eval()
+
+    def texts(self, prompts: Sequence[str], responses: Sequence[str]) -> List[str]:
+        eos = self.tokenizer.eos_token or ""
+        if self.spec.response_only:
+            return [response + eos for response in responses]
+        return [prompt + response + eos for prompt, response in zip(prompts, responses)]
+
+    @torch.no_grad()
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> List[float]:
+        """One float per pair. NaN/inf are returned as they are; the caller decides (DESIGN: failure rules)."""
+        if len(prompts) != len(responses):
+            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses for objective '{self.name}'")
+        if self.function is not None:
+            scores = [float(value) for value in self.function(list(prompts), list(responses))]
+            if len(scores) != len(responses):
+                raise ValueError(f"reward function of '{self.name}' returned {len(scores)} scores for {len(responses)} responses")
+            return scores
+        return reward_model_scores(self.model, self.tokenizer, self.texts(prompts, responses),
+                                   self.spec.batch_size, self.spec.training.max_length, self.spec.label_index)
+
+
+def reward_model_scores(model, tokenizer, texts: Sequence[str], batch_size: int, max_length: int, label_index: int = 0) -> List[float]:
+    """Forward ``texts`` through a sequence classifier in batches; the ``label_index`` logit of each."""
+    scores: List[float] = []
+    device = next(model.parameters()).device
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(list(texts[start:start + batch_size]), return_tensors="pt", padding=True, truncation=True,
+                          max_length=max_length, add_special_tokens=False).to(device)
+        logits = model(**batch).logits.float()
+        scores.extend(logits[:, label_index].tolist())
+    return scores
+
+
+class OrchestratorPredictor:
+    """Prompt → weight vector on the simplex, from a trained orchestrator directory."""
+
+    def __init__(self, path: str, device: str = "auto", batch_size: int = 64, max_length: int = 256):
+        if not (Path(path) / "config.json").is_file():
+            raise FileNotFoundError(f"no trained orchestrator at {path} (expected config.json from save_pretrained)")
+        self.device = default_device(device)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path).to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.objectives = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        self.batch_size = batch_size
+        self.max_length = max_length
+
+    @torch.no_grad()
+    def predict(self, prompts: Sequence[str]) -> torch.Tensor:
+        """(B, K) weights: softmax of the orchestrator's logits."""
+        return predict_weights(self.model, self.tokenizer, prompts, self.batch_size, self.max_length)
+
+    def predict_dicts(self, prompts: Sequence[str]) -> List[Dict[str, float]]:
+        weights = self.predict(prompts)
+        return [{name: float(value) for name, value in zip(self.objectives, row)} for row in weights.tolist()]
+
+
+@torch.no_grad()
+def predict_weights(model, tokenizer, prompts: Sequence[str], batch_size: int = 64, max_length: int = 256) -> torch.Tensor:
+    """(B, K) softmax weights of an orchestrator model for ``prompts`` (float64 so rows sum to 1 tightly)."""
+    device = next(model.parameters()).device
+    rows = []
+    for start in range(0, len(prompts), batch_size):
+        batch = tokenizer(list(prompts[start:start + batch_size]), return_tensors="pt", padding=True,
+                          truncation=True, max_length=max_length).to(device)
+        rows.append(torch.softmax(model(**batch).logits.double(), dim=-1).cpu())
+    return torch.cat(rows) if rows else torch.zeros(0, model.config.num_labels, dtype=torch.float64)

@@ -1,0 +1,185 @@
+"""The DeepSpeed engine wrapper: one code path on CPU (gloo) and CUDA (nccl).
+
+Every trained model — reward models, the orchestrator, the policy and the critic — goes through ``TrainEngine``:
+``deepspeed.initialize`` with a torch AdamW optimizer (DeepSpeed's CPU Adam only when ZeRO offload asks for it),
+a linear warm-up schedule, gradient clipping and gradient accumulation. One process is one rank of its own
+single-rank group; an actor or a script that trains several models shares that group.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+import torch
+
+logger = logging.getLogger("pro_rl.training")
+
+
+@dataclass
+class EngineSettings:
+    """What the engine needs, gathered from a TrainingConfig and the TrainerConfig."""
+
+    learning_rate: float
+    weight_decay: float = 0.0
+    batch_size: int = 1
+    micro_batch_size: int = 0
+    warmup_steps: int = 0
+    gradient_clipping: float = 1.0
+    zero_stage: int = 0
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    offload_optimizer: bool = False
+
+    @property
+    def gradient_accumulation_steps(self) -> int:
+        micro = self.micro_batch_size or self.batch_size
+        if self.batch_size % micro:
+            raise ValueError(f"batch_size {self.batch_size} is not a multiple of micro_batch_size {micro}")
+        return self.batch_size // micro
+
+
+def settings_from(training, trainer=None) -> EngineSettings:
+    """EngineSettings from a ``TrainingConfig`` (and optionally the ``TrainerConfig``)."""
+    settings = EngineSettings(
+        learning_rate=training.learning_rate, weight_decay=training.weight_decay, batch_size=training.batch_size,
+        micro_batch_size=training.micro_batch_size, warmup_steps=training.warmup_steps,
+        gradient_clipping=training.gradient_clipping,
+    )
+    if trainer is not None:
+        settings.zero_stage = trainer.zero_stage
+        settings.bf16 = trainer.bf16
+        settings.gradient_checkpointing = trainer.gradient_checkpointing
+        settings.offload_optimizer = trainer.offload_optimizer
+    return settings
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def init_process_group(device: torch.device) -> None:
+    """A single-rank process group for DeepSpeed (gloo on CPU, nccl on CUDA); does nothing if one exists."""
+    import deepspeed
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_WORLD_SIZE", "1")):
+        os.environ.setdefault(key, value)
+    deepspeed.init_distributed(dist_backend="nccl" if device.type == "cuda" else "gloo", auto_mpi_discovery=False,
+                               verbose=False)
+
+
+def deepspeed_config(settings: EngineSettings, device: torch.device) -> dict:
+    micro = settings.micro_batch_size or settings.batch_size
+    config = {
+        "train_micro_batch_size_per_gpu": micro,
+        "gradient_accumulation_steps": settings.gradient_accumulation_steps,
+        "gradient_clipping": settings.gradient_clipping,
+        "zero_optimization": {"stage": settings.zero_stage},
+        "zero_allow_untested_optimizer": True,
+        "steps_per_print": 10**9,
+        "wall_clock_breakdown": False,
+    }
+    if settings.bf16 and device.type == "cuda":
+        config["bf16"] = {"enabled": True}
+    if settings.offload_optimizer:
+        config["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": device.type == "cuda"}
+        config["optimizer"] = {"type": "AdamW", "params": {"lr": settings.learning_rate,
+                                                           "weight_decay": settings.weight_decay}}
+    if settings.zero_stage == 3:
+        config["zero_optimization"].update({"stage3_gather_16bit_weights_on_model_save": True})
+    return config
+
+
+class TrainEngine:
+    """A model in a DeepSpeed engine with AdamW, warm-up, clipping and gradient accumulation."""
+
+    def __init__(self, model: torch.nn.Module, settings: EngineSettings, device: torch.device):
+        import deepspeed
+
+        init_process_group(device)
+        self.settings = settings
+        self.device = device
+        if settings.gradient_checkpointing and hasattr(model, "gradient_checkpointing_enable"):
+            model.gradient_checkpointing_enable()
+        model.to(device)
+        config = deepspeed_config(settings, device)
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        optimizer = None
+        if "optimizer" not in config:
+            optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        warmup = max(settings.warmup_steps, 0)
+
+        def schedule(opt):
+            return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0)
+
+        self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
+            model=model, model_parameters=parameters, optimizer=optimizer, lr_scheduler=schedule, config=config,
+        )
+        self.micro_steps = 0
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.engine.module
+
+    @property
+    def gradient_accumulation_steps(self) -> int:
+        return self.settings.gradient_accumulation_steps
+
+    @property
+    def global_steps(self) -> int:
+        return int(self.engine.global_steps)
+
+    def __call__(self, *args, **kwargs):
+        return self.engine(*args, **kwargs)
+
+    def train(self) -> None:
+        self.engine.train()
+
+    def eval(self) -> None:
+        self.engine.eval()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backward for one micro-batch; DeepSpeed scales by 1/gradient_accumulation_steps."""
+        self.engine.backward(loss)
+
+    def step(self) -> None:
+        """Optimizer step at the accumulation boundary (DeepSpeed decides), clipping and scheduler included."""
+        self.engine.step()
+
+    def learning_rate(self) -> float:
+        return float(self.engine.get_lr()[0])
+
+    def save_state(self, directory: Path, tag: str = "engine") -> None:
+        """Model, optimizer and scheduler state (DeepSpeed's own checkpoint layout) under ``directory/tag``."""
+        self.engine.save_checkpoint(str(directory), tag=tag)
+
+    def load_state(self, directory: Path, tag: str = "engine") -> None:
+        path, _ = self.engine.load_checkpoint(str(directory), tag=tag)
+        if path is None:
+            raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
+
+    def save_pretrained(self, directory: Path, tokenizer=None) -> None:
+        """The trained model in Hugging Face layout (loadable by transformers and vLLM)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state_dict = None
+        if self.settings.zero_stage == 3:
+            state_dict = self.engine._zero3_consolidated_16bit_state_dict()
+        self.module.save_pretrained(directory, state_dict=state_dict, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+
+
+def parameters_changed(before: Iterable[torch.Tensor], after: Iterable[torch.Tensor]) -> bool:
+    """True when any tensor differs (used by tests and sanity checks)."""
+    return any(not torch.equal(a, b) for a, b in zip(before, after))

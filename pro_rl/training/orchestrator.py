@@ -1,0 +1,131 @@
+"""Preference Orchestrator training (PRO eqs. 6–8).
+
+1. Score every preferred response y⁺ of D_rm with the K reward models: r⁺ = [r_1(x, y⁺), ..., r_K(x, y⁺)] (eq. 6).
+2. z-score each objective over D_rm (``orchestrator.normalise_rewards``; the statistics are saved with the model,
+   since raw reward scales differ per model and τ only means something on a common scale).
+3. Targets w* = softmax(r⁺/τ) (eq. 7).
+4. Train f(x) = softmax(logits) with KL(f(x) ‖ w*) (eq. 8, ``kl_direction: forward``) or KL(w* ‖ f(x)) (``reverse``).
+
+Held-out pairs give ``eval/kl``, ``eval/argmax_agreement`` (against the targets) and ``eval/target_entropy``;
+held-out prompts that carry ground-truth ``weights`` (the toy world's) add ``eval/w_star/argmax_agreement`` and
+``eval/w_star/l1``, and a bag-of-words softmax regression trained on the same targets gives the baseline
+``eval/bow/argmax_agreement`` to read the orchestrator against.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import torch
+
+from pro_rl.algorithms import orchestrator_loss, orchestrator_metrics, orchestrator_targets, zscore_stats
+from pro_rl.config.schema import ProRLConfig
+from pro_rl.data.canonical import load_pairs, load_prompts
+from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.models.builders import build_orchestrator
+from pro_rl.models.scoring import RewardScorer, default_device, predict_weights
+from pro_rl.training.bag_of_words import BagOfWordsBaseline
+from pro_rl.training.engine import TrainEngine, settings_from
+from pro_rl.training.loop import LoopSettings, fit, total_steps
+from pro_rl.training.metrics import MetricsLogger
+from pro_rl.training.reward_model import split_eval
+
+logger = logging.getLogger("pro_rl.training")
+NORMALISATION_FILE = "reward_normalisation.json"
+
+
+def score_preferred(config: ProRLConfig, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+    """(M, K) raw rewards of the preferred responses, one column per objective (eq. 6)."""
+    columns = []
+    for spec in config.reward_models:
+        scorer = RewardScorer(spec, device=config.run.device)
+        columns.append(torch.tensor(scorer.score(prompts, responses), dtype=torch.float64))
+        bad = (~torch.isfinite(columns[-1])).sum().item()
+        if bad:
+            raise ValueError(f"objective '{spec.name}': {bad} of {len(responses)} reward scores are NaN/inf")
+        del scorer
+    return torch.stack(columns, dim=1)
+
+
+def load_true_weights(config: ProRLConfig, objectives: List[str]) -> tuple[List[str], Optional[torch.Tensor]]:
+    """Held-out prompts and their ground-truth weights (K columns), when data.eval_prompts carries them."""
+    if not config.data.eval_prompts:
+        return [], None
+    prompts = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)
+    if "weights" not in prompts.column_names:
+        return list(prompts["prompt"]), None
+    weights = torch.tensor([[row[name] for name in objectives] for row in prompts["weights"]], dtype=torch.float64)
+    return list(prompts["prompt"]), weights
+
+
+def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
+    """Score D_rm, build targets, train the orchestrator; saves it under ``final/orchestrator/``."""
+    spec, training = config.orchestrator, config.orchestrator.training
+    objectives = config.objectives
+    if len(objectives) < 2:
+        raise ValueError("the orchestrator needs at least two reward_models (objectives)")
+    device = default_device(config.run.device)
+    pairs = load_pairs(config.data.general_pairs, adapter=config.data.general_pairs_adapter,
+                       max_rows=config.data.max_rows or None, max_chars=config.data.max_chars or None,
+                       on_bad_row=config.data.on_bad_row)
+    model, tokenizer = build_orchestrator(spec, objectives)
+    prompts = [render_prompt(prompt) for prompt in pairs["prompt"]]
+    responses = [render_response(response) for response in pairs["chosen"]]
+    logger.info("orchestrator: scoring %d preferred responses with %d reward models", len(prompts), len(objectives))
+    rewards = score_preferred(config, prompts, responses)
+    mean, std = zscore_stats(rewards)
+    if spec.normalise_rewards:
+        rewards = (rewards - mean) / std
+    targets = orchestrator_targets(rewards, spec.tau).float()
+    train_index, eval_index = split_eval(len(prompts), training.eval_fraction, config.run.seed)
+    eval_prompts, true_weights = load_true_weights(config, objectives)
+    engine = TrainEngine(model, settings_from(training, config.trainer), device)
+
+    def encode(texts: Sequence[str]) -> dict:
+        return tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True,
+                         max_length=spec.max_prompt_length).to(device)
+
+    def loss_of(indices: List[int]):
+        rows = [train_index[i] for i in indices]
+        logits = engine(**encode([prompts[i] for i in rows])).logits.float()
+        loss = orchestrator_loss(logits, targets[rows].to(device), spec.kl_direction)
+        return loss, {"train/orchestrator/loss": loss.item()}
+
+    def evaluate() -> Dict[str, float]:
+        values: Dict[str, float] = {}
+        if eval_index:
+            predicted = predict_weights(engine.module, tokenizer, [prompts[i] for i in eval_index],
+                                        training.batch_size, spec.max_prompt_length).float()
+            values.update({f"eval/{k}": v for k, v in orchestrator_metrics(predicted, targets[eval_index]).items()})
+        if true_weights is not None:
+            predicted = predict_weights(engine.module, tokenizer, eval_prompts, training.batch_size,
+                                        spec.max_prompt_length).float()
+            truth = orchestrator_metrics(predicted, true_weights.float(), true_weights.float())
+            values["eval/w_star/argmax_agreement"] = truth["argmax_agreement"]
+            values["eval/w_star/l1"] = (predicted - true_weights.float()).abs().sum(dim=1).mean().item()
+        return values
+
+    settings = LoopSettings(
+        name="orchestrator", steps=total_steps(len(train_index), training.batch_size, training.epochs, training.max_steps),
+        batch_size=training.batch_size, micro_batch_size=training.micro_batch_size, seed=config.run.seed,
+        checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
+        resume=config.run.resume == "auto", progress=config.run.progress,
+    )
+    result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics, output_dir / "checkpoints" / "orchestrator")
+    if true_weights is not None:
+        baseline = BagOfWordsBaseline(tokenizer, len(objectives), seed=config.run.seed)
+        baseline.fit([prompts[i] for i in train_index], targets[train_index])
+        agreement = (baseline.predict(eval_prompts).argmax(1) == true_weights.argmax(1)).float().mean().item()
+        result["eval/bow/argmax_agreement"] = agreement
+        metrics.log(settings.steps, {"eval/bow/argmax_agreement": agreement})
+    final = output_dir / "final" / "orchestrator"
+    engine.save_pretrained(final, tokenizer)
+    (final / NORMALISATION_FILE).write_text(json.dumps({
+        "objectives": objectives, "normalised": spec.normalise_rewards, "tau": spec.tau,
+        "mean": mean.tolist(), "std": std.tolist(),
+    }, indent=2))
+    logger.info("orchestrator: %s", result)
+    return result

@@ -1,0 +1,60 @@
+import pytest
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+from transformers import PreTrainedTokenizerFast
+
+from pro_rl.data.formats import render_prompt, render_response
+
+CONVERSATION = [
+    {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hello"},
+    {"role": "user", "content": "Tell me a joke"},
+]
+
+
+def tiny_tokenizer(chat_template=None):
+    model = WordLevel({"[UNK]": 0, "hi": 1, "hello": 2}, unk_token="[UNK]")
+    backend = Tokenizer(model)
+    backend.pre_tokenizer = Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]")
+    tokenizer.chat_template = chat_template
+    return tokenizer
+
+
+def test_string_prompt_passes_through():
+    text = "\n\nHuman: Hi\n\nAssistant:"
+    assert render_prompt(text, tiny_tokenizer("{{ 'unused' }}")) == text
+
+
+def test_messages_use_the_chat_template_with_generation_prompt():
+    template = (
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</{{ m['role'] }}>{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
+    rendered = render_prompt(CONVERSATION, tiny_tokenizer(template))
+    assert rendered == "<user>Hi</user><assistant>Hello</assistant><user>Tell me a joke</user><assistant>"
+
+
+def test_messages_without_template_use_plain_format():
+    expected = "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Tell me a joke\n\nAssistant:"
+    assert render_prompt(CONVERSATION, tiny_tokenizer()) == expected
+    assert render_prompt(CONVERSATION) == expected
+    system = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    assert render_prompt(system) == "\n\nSystem: Be brief.\n\nHuman: Hi\n\nAssistant:"
+
+
+def test_unknown_role_in_plain_format_is_an_error():
+    with pytest.raises(ValueError, match="cannot render role 'tool'"):
+        render_prompt([{"role": "tool", "content": "{}"}])
+
+
+def test_render_response():
+    assert render_response("Just text.") == "Just text."
+    assert render_response([{"role": "assistant", "content": "Four."}]) == "Four."
+    two_turns = [
+        {"role": "assistant", "content": "First."},
+        {"role": "user", "content": "More?"},
+        {"role": "assistant", "content": "Second."},
+    ]
+    assert render_response(two_turns) == "First.\n\nSecond."
