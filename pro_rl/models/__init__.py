@@ -8,6 +8,8 @@ from pro_rl.models.builders import (
     is_function_spec,
     is_tiny,
     load_function,
+    load_policy,
+    disable_dropout,
     load_tokenizer,
 )
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, predict_weights, reward_model_scores
@@ -15,6 +17,6 @@ from pro_rl.models.tokenizer import train_tiny_tokenizer
 
 __all__ = [
     "OrchestratorPredictor", "RewardScorer", "build_critic", "build_orchestrator", "build_policy", "build_reward_model",
-    "is_function_spec", "is_tiny", "load_function", "load_tokenizer", "predict_weights", "reward_model_scores",
+    "is_function_spec", "is_tiny", "load_function", "load_policy", "disable_dropout", "load_tokenizer", "predict_weights", "reward_model_scores",
     "train_tiny_tokenizer",
 ]

@@ -14,6 +14,7 @@ K labels named after the objectives, whose softmax lies on the simplex.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
@@ -107,6 +108,20 @@ def build_policy(spec: ModelConfig, texts: Optional[Iterable[str]] = None) -> Mo
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def load_policy(source: str, spec: ModelConfig) -> ModelAndTokenizer:
+    """The policy from ``source`` (a directory, hub id or ``tiny:<arch>``) with the other fields of ``spec``,
+    dropout switched off (RL ratios against old log-probs must not be noisy)."""
+    model, tokenizer = build_policy(replace(spec, model=source))
+    disable_dropout(model)
+    return model, tokenizer
+
+
+def disable_dropout(model: torch.nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
 
 
 def build_reward_model(spec: ModelConfig, texts: Optional[Iterable[str]] = None) -> ModelAndTokenizer:

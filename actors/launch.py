@@ -1,0 +1,108 @@
+"""Start the actors of one RL run with the resources the config gives each role.
+
+All roles are reserved at once in one placement group (PACK), so a run that cannot fit fails before any model
+loads, with the resources it asked for. A role whose ``colocate_with`` names another role shares that role's
+bundle (e.g. the reference on the policy's GPU with ``num_gpus: 0.5`` each); every other role gets a bundle of its
+own. Replicas: ``rollout.replicas`` engines share the generation work; the other roles run one actor each (K reward
+actors, one per objective).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import ray
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from actors.orchestrator import OrchestratorActor
+from actors.policy import CriticActor, PolicyActor, ReferenceActor
+from actors.reward import RewardActor
+from actors.rollout import RolloutActor
+
+ROLES = ("policy", "reference", "reward", "orchestrator", "rollout", "critic")
+
+
+@dataclass
+class Roles:
+    policy: "ray.actor.ActorHandle"
+    reference: "ray.actor.ActorHandle"
+    rewards: Dict[str, "ray.actor.ActorHandle"]
+    rollouts: List["ray.actor.ActorHandle"]
+    orchestrator: Optional["ray.actor.ActorHandle"] = None
+    critic: Optional["ray.actor.ActorHandle"] = None
+    placement: Optional[object] = field(default=None, repr=False)
+
+    def shutdown(self) -> None:
+        for handle in [self.policy, self.reference, *self.rewards.values(), *self.rollouts, self.orchestrator,
+                       self.critic]:
+            if handle is not None:
+                ray.kill(handle, no_restart=True)
+        if self.placement is not None:
+            remove_placement_group(self.placement)
+
+
+def actor_counts(config, with_orchestrator: bool, with_critic: bool) -> Dict[str, int]:
+    return {"policy": 1, "reference": 1, "reward": len(config.reward_models), "orchestrator": int(with_orchestrator),
+            "rollout": max(1, config.resources.rollout.replicas), "critic": int(with_critic)}
+
+
+def plan_bundles(config, counts: Dict[str, int]) -> tuple[List[dict], Dict[str, int]]:
+    """Bundles of the placement group and, per role, the index of the bundle its actors go to."""
+    resources = config.resources
+    anchors = [role for role in ROLES if counts[role] and not getattr(resources, role).colocate_with]
+    bundle_of = {role: index for index, role in enumerate(anchors)}
+    bundles = [{"CPU": 0.0, "GPU": 0.0} for _ in anchors]
+    for role in ROLES:
+        if not counts[role]:
+            continue
+        spec = getattr(resources, role)
+        anchor = spec.colocate_with or role
+        if anchor not in bundle_of:
+            raise ValueError(f"resources.{role}.colocate_with: '{anchor}' is not a role of this run ({anchors})")
+        bundle_of[role] = bundle_of[anchor]
+        bundles[bundle_of[role]]["CPU"] += spec.num_cpus * counts[role]
+        bundles[bundle_of[role]]["GPU"] += spec.num_gpus * counts[role]
+    return [{k: v for k, v in bundle.items() if v > 0} or {"CPU": 0.01} for bundle in bundles], bundle_of
+
+
+def launch_roles(config, policy_path: str, rows_per_update: int, orchestrator_path: str = "",
+                 timeout_s: float = 120.0) -> Roles:
+    """Create every actor of the run; returns their handles once all are constructed."""
+    with_critic = config.algorithm.name == "ppo"
+    counts = actor_counts(config, bool(orchestrator_path), with_critic)
+    bundles, bundle_of = plan_bundles(config, counts)
+    group = placement_group(bundles, strategy="PACK")
+    try:
+        ray.get(group.ready(), timeout=timeout_s)
+    except ray.exceptions.GetTimeoutError:
+        remove_placement_group(group)
+        raise RuntimeError(f"the Ray cluster cannot fit this run's resources {bundles} "
+                           f"(available: {ray.available_resources()}); lower resources.* in the config") from None
+
+    def options(role: str) -> dict:
+        spec = getattr(config.resources, role)
+        return dict(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus, scheduling_strategy=PlacementGroupSchedulingStrategy(
+            placement_group=group, placement_group_bundle_index=bundle_of[role]))
+
+    def share(role: str) -> dict:
+        spec = getattr(config.resources, role)
+        return dict(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)
+
+    roles = Roles(
+        policy=PolicyActor.options(**options("policy")).remote(policy_path, config, rows_per_update, **share("policy")),
+        reference=ReferenceActor.options(**options("reference")).remote(policy_path, config, **share("reference")),
+        rewards={spec.name: RewardActor.options(**options("reward")).remote(spec, **share("reward"))
+                 for spec in config.reward_models},
+        rollouts=[RolloutActor.options(**options("rollout")).remote(policy_path, config, **share("rollout"))
+                  for _ in range(counts["rollout"])],
+        placement=group,
+    )
+    if orchestrator_path:
+        roles.orchestrator = OrchestratorActor.options(**options("orchestrator")).remote(
+            orchestrator_path, config.orchestrator.max_prompt_length, **share("orchestrator"))
+    if with_critic:
+        roles.critic = CriticActor.options(**options("critic")).remote(policy_path, config, rows_per_update,
+                                                                        **share("critic"))
+    return roles

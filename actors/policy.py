@@ -1,0 +1,168 @@
+"""Policy, reference and critic actors: models that compute log-probs / values of (prompt, response) ids.
+
+The policy and the critic train in a DeepSpeed ``TrainEngine``; the reference is frozen. Every update is a call
+into ``pro_rl.training.rl_update``; the actors only own the models and move tensors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import ray
+import torch
+
+from actors.common import setup_actor_process
+
+IdLists = Sequence[Sequence[int]]
+
+
+def _engine_settings(config, learning_rate: float, rows_per_update: int):
+    from pro_rl.training.engine import EngineSettings
+
+    mini = config.algorithm.mini_batch_size or rows_per_update
+    return EngineSettings(
+        learning_rate=learning_rate, batch_size=mini, micro_batch_size=config.trainer.micro_batch_size or mini,
+        gradient_clipping=1.0, zero_stage=config.trainer.zero_stage, bf16=config.trainer.bf16,
+        gradient_checkpointing=config.trainer.gradient_checkpointing,
+        offload_optimizer=config.trainer.offload_optimizer,
+    )
+
+
+class _SequenceModel:
+    """Shared by the three roles: ids → padded ``SequenceBatch`` on this actor's device."""
+
+    pad_token_id: int
+    device: torch.device
+
+    def _batch(self, prompt_ids: IdLists, response_ids: IdLists):
+        from pro_rl.training.sequences import make_sequence_batch
+
+        return make_sequence_batch(prompt_ids, response_ids, self.pad_token_id).to(self.device)
+
+
+@ray.remote
+class PolicyActor(_SequenceModel):
+    def __init__(self, model_path: str, config, rows_per_update: int, num_cpus: float = 1.0, num_gpus: float = 0.0):
+        from pro_rl.models.builders import load_policy
+        from pro_rl.training.engine import TrainEngine
+
+        self.device = setup_actor_process(num_cpus, num_gpus)
+        self.config = config
+        model, self.tokenizer = load_policy(model_path, config.policy)
+        self.pad_token_id = self.tokenizer.pad_token_id
+        self.engine = TrainEngine(model, _engine_settings(config, config.policy.learning_rate, rows_per_update),
+                                  self.device)
+        self.temperature = config.rollout.temperature
+
+    @torch.no_grad()
+    def logprobs(self, prompt_ids: IdLists, response_ids: IdLists) -> torch.Tensor:
+        from pro_rl.training.sequences import response_logprobs
+
+        self.engine.eval()
+        return response_logprobs(self.engine.module, self._batch(prompt_ids, response_ids),
+                                 self.config.trainer.micro_batch_size, self.temperature).cpu()
+
+    def update(self, payload: dict, seed: int) -> Dict[str, float]:
+        """One policy update; ``payload`` carries ids and the algorithm's inputs (see ``pipelines.pro_morlhf``)."""
+        from pro_rl.training import rl_update
+
+        algorithm = self.config.algorithm
+        common = dict(micro_batch_size=self.config.trainer.micro_batch_size, mini_batch_size=algorithm.mini_batch_size,
+                      temperature=self.temperature, seed=seed)
+        if algorithm.name == "online_dpo":
+            chosen = self._batch(payload["chosen_prompt_ids"], payload["chosen_response_ids"])
+            rejected = self._batch(payload["rejected_prompt_ids"], payload["rejected_response_ids"])
+            return rl_update.dpo_update(self.engine, chosen, rejected, payload["ref_chosen_logps"].to(self.device),
+                                        payload["ref_rejected_logps"].to(self.device), algorithm.dpo_beta,
+                                        algorithm.dpo_loss, epochs=1, **common)
+        batch = self._batch(payload["prompt_ids"], payload["response_ids"])
+        old_logprobs = payload["old_logprobs"].to(self.device)
+        advantages = payload["advantages"].to(self.device)
+        if algorithm.name == "rloo":
+            return rl_update.rloo_update(self.engine, batch, old_logprobs, advantages, algorithm.clip_eps,
+                                         epochs=1, **common)
+        return rl_update.ppo_policy_update(self.engine, batch, old_logprobs, advantages, algorithm.clip_eps,
+                                           epochs=algorithm.ppo_epochs, **common)
+
+    def state_dict(self) -> Dict[str, torch.Tensor]:
+        """CPU copy of the weights, for the rollout engines (step 8, sync)."""
+        return {name: tensor.detach().cpu() for name, tensor in self.engine.module.state_dict().items()}
+
+    def save_state(self, directory: str) -> None:
+        self.engine.save_state(Path(directory), tag="policy")
+
+    def load_state(self, directory: str) -> None:
+        self.engine.load_state(Path(directory), tag="policy")
+
+    def save_pretrained(self, directory: str) -> str:
+        self.engine.save_pretrained(Path(directory), self.tokenizer)
+        return directory
+
+    def parameter_checksum(self) -> float:
+        return float(sum(p.detach().double().abs().sum() for p in self.engine.module.parameters()))
+
+
+@ray.remote
+class ReferenceActor(_SequenceModel):
+    """The frozen initial policy: log-probs for the KL term and DPO."""
+
+    def __init__(self, model_path: str, config, num_cpus: float = 1.0, num_gpus: float = 0.0):
+        from pro_rl.models.builders import load_policy
+
+        self.device = setup_actor_process(num_cpus, num_gpus)
+        self.config = config
+        model, tokenizer = load_policy(model_path, config.policy)
+        self.pad_token_id = tokenizer.pad_token_id
+        self.model = model.to(self.device).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def logprobs(self, prompt_ids: IdLists, response_ids: IdLists) -> torch.Tensor:
+        from pro_rl.training.sequences import response_logprobs
+
+        return response_logprobs(self.model, self._batch(prompt_ids, response_ids),
+                                 self.config.trainer.micro_batch_size, self.config.rollout.temperature).cpu()
+
+
+@ray.remote
+class CriticActor(_SequenceModel):
+    """PPO's value model, initialised from the policy's backbone with a one-output token head."""
+
+    def __init__(self, model_path: str, config, rows_per_update: int, num_cpus: float = 1.0, num_gpus: float = 0.0):
+        from dataclasses import replace
+
+        from pro_rl.models.builders import build_critic, disable_dropout
+        from pro_rl.training.engine import TrainEngine
+
+        self.device = setup_actor_process(num_cpus, num_gpus)
+        self.config = config
+        model, tokenizer = build_critic(replace(config.policy, model=model_path))
+        disable_dropout(model)
+        self.pad_token_id = tokenizer.pad_token_id
+        self.engine = TrainEngine(model, _engine_settings(config, config.policy.critic_learning_rate, rows_per_update),
+                                  self.device)
+
+    @torch.no_grad()
+    def values(self, prompt_ids: IdLists, response_ids: IdLists) -> torch.Tensor:
+        from pro_rl.training.sequences import response_values
+
+        self.engine.eval()
+        return response_values(self.engine.module, self._batch(prompt_ids, response_ids),
+                               self.config.trainer.micro_batch_size).cpu()
+
+    def update(self, prompt_ids: IdLists, response_ids: IdLists, old_values: torch.Tensor, returns: torch.Tensor,
+               seed: int) -> Dict[str, float]:
+        from pro_rl.training.rl_update import ppo_critic_update
+
+        algorithm = self.config.algorithm
+        return ppo_critic_update(self.engine, self._batch(prompt_ids, response_ids), old_values.to(self.device),
+                                 returns.to(self.device), algorithm.value_clip_eps, epochs=algorithm.ppo_epochs,
+                                 mini_batch_size=algorithm.mini_batch_size,
+                                 micro_batch_size=self.config.trainer.micro_batch_size, vf_coef=algorithm.vf_coef,
+                                 seed=seed)
+
+    def save_state(self, directory: str) -> None:
+        self.engine.save_state(Path(directory), tag="critic")
+
+    def load_state(self, directory: str) -> None:
+        self.engine.load_state(Path(directory), tag="critic")

@@ -1,0 +1,261 @@
+"""The stages of one RL step (DESIGN.md "One RL step"), each a small function the driver calls by name.
+
+The driver (``pipelines.pro_morlhf``) holds the data and the loop; these functions talk to the actors and call
+``pro_rl`` for the math. The reward matrix R (B·n × K) stays a matrix until ``scalarise``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import ray
+import torch
+
+from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser, scalarise
+from pro_rl.rollout import Rollouts
+from pro_rl.training import rl_advantages
+
+logger = logging.getLogger("pro_rl.pipeline")
+
+
+class BadRewardError(ValueError):
+    """A reward that is NaN/inf (``algorithm.on_bad_reward: error``)."""
+
+
+def connect_ray(config) -> None:
+    """Join the cluster of ``ray job submit`` / ``resources.ray_address``, or start a local one."""
+    if ray.is_initialized():
+        return
+    address = config.resources.ray_address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(num_cpus=config.resources.num_cpus or None, include_dashboard=False, log_to_driver=True)
+
+
+def rows_per_update(config) -> int:
+    """Rows of one policy update: sequences for RLOO/PPO, pairs for online DPO."""
+    prompts = config.algorithm.prompt_batch_size
+    return prompts if config.algorithm.name == "online_dpo" else prompts * config.rollout.num_samples
+
+
+def make_kl_controller(config):
+    algorithm = config.algorithm
+    if algorithm.adaptive_kl:
+        return AdaptiveKLController(algorithm.kl_coef, algorithm.target_kl, algorithm.kl_horizon)
+    return FixedKLController(algorithm.kl_coef)
+
+
+@dataclass
+class LoopState:
+    """What a checkpoint must restore besides the models: step, normaliser and KL controller."""
+
+    step: int
+    normaliser: RunningNormaliser
+    kl_controller: object
+    skipped_samples: int = 0
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "normaliser": self.normaliser.state_dict(),
+                "kl_controller": self.kl_controller.state_dict(), "skipped_samples": self.skipped_samples}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+        self.normaliser.load_state_dict(state["normaliser"])
+        self.kl_controller.load_state_dict(state["kl_controller"])
+        self.skipped_samples = int(state.get("skipped_samples", 0))
+
+
+# --- 1. weights ---------------------------------------------------------------------------------------------------
+
+def prompt_weights(config, orchestrator, prompts: Sequence[str]) -> torch.Tensor:
+    """(B, K) weights per prompt: the orchestrator's f(x) (PRO), or one fixed / uniform vector (MORLHF, eq. 5)."""
+    k = len(config.reward_models)
+    if config.weights.mode == "orchestrator":
+        weights = ray.get(orchestrator.weights.remote(list(prompts))).float()
+        if weights.shape != (len(prompts), k):
+            raise ValueError(f"orchestrator returned weights of shape {tuple(weights.shape)}, expected ({len(prompts)}, {k})")
+        return weights
+    vector = torch.full((k,), 1.0 / k) if config.weights.mode == "uniform" else torch.tensor(config.weights.fixed)
+    return vector.float().expand(len(prompts), k).clone()
+
+
+# --- 2. generate --------------------------------------------------------------------------------------------------
+
+def generate(rollout_actors: List, prompts: Sequence[str], num_samples: int, seed: int) -> Rollouts:
+    """n samples per prompt, the prompts split over the rollout replicas; contiguous per prompt."""
+    chunks = [list(prompts[i::len(rollout_actors)]) for i in range(len(rollout_actors))]
+    parts = ray.get([actor.generate.remote(chunk, num_samples, seed + index)
+                     for index, (actor, chunk) in enumerate(zip(rollout_actors, chunks)) if chunk])
+    if len(parts) == 1:
+        return parts[0]
+    order = [(i % len(rollout_actors), i // len(rollout_actors)) for i in range(len(prompts))]
+    fields = {"prompts": [], "responses": [], "prompt_ids": [], "response_ids": []}
+    for part_index, position in order:
+        part = parts[part_index]
+        rows = slice(position * num_samples, (position + 1) * num_samples)
+        for name in fields:
+            fields[name].extend(getattr(part, name)[rows])
+    return Rollouts(num_samples=num_samples, **fields)
+
+
+# --- 3. score -----------------------------------------------------------------------------------------------------
+
+def score(reward_actors: Dict[str, object], rollouts: Rollouts, on_bad_reward: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """All K reward actors at once → (reward matrix (N, K), valid (N,) bool).
+
+    A NaN/inf reward raises ``BadRewardError`` naming the objective and the count, or with ``on_bad_reward: skip``
+    marks the sample invalid (it is then never trained on).
+    """
+    names = list(reward_actors)
+    columns = ray.get([reward_actors[name].score.remote(rollouts.prompts, rollouts.responses) for name in names])
+    reward_matrix = torch.tensor(columns, dtype=torch.float32).T.contiguous()
+    finite = torch.isfinite(reward_matrix)
+    bad_counts = {name: int((~finite[:, k]).sum()) for k, name in enumerate(names)}
+    bad = {name: count for name, count in bad_counts.items() if count}
+    if bad and on_bad_reward == "error":
+        detail = ", ".join(f"objective '{name}': {count} of {len(rollouts)}" for name, count in bad.items())
+        raise BadRewardError(f"NaN/inf rewards ({detail}); set algorithm.on_bad_reward=skip to skip such samples")
+    if bad:
+        logger.warning("skipping samples with NaN/inf rewards: %s", bad)
+    return reward_matrix, finite.all(dim=1)
+
+
+# --- 4. reference and old log-probs (and values) ------------------------------------------------------------------
+
+def reference_and_old(roles, rollouts: Rollouts) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """(reference log-probs, old policy log-probs, critic values or None), computed concurrently."""
+    ids = (rollouts.prompt_ids, rollouts.response_ids)
+    calls = [roles.reference.logprobs.remote(*ids), roles.policy.logprobs.remote(*ids)]
+    if roles.critic is not None:
+        calls.append(roles.critic.values.remote(*ids))
+    results = ray.get(calls)
+    return results[0], results[1], (results[2] if len(results) > 2 else None)
+
+
+# --- 5. scalarise -------------------------------------------------------------------------------------------------
+
+def scalarise_rewards(config, reward_matrix: torch.Tensor, weights: torch.Tensor, valid: torch.Tensor,
+                      normaliser: RunningNormaliser) -> torch.Tensor:
+    """r = Σ_k w_k(x) R_k per sample (eq. 9), after the running per-objective z-score when configured.
+
+    ``weights`` are per prompt (B, K) and repeat over the prompt's n samples. Invalid samples get 0 here; their
+    advantage is zeroed later.
+    """
+    samples = reward_matrix.shape[0] // weights.shape[0]
+    rewards = torch.where(valid[:, None], reward_matrix, torch.zeros_like(reward_matrix))
+    if config.algorithm.normalise_rewards:
+        if valid.any():
+            normaliser.update(rewards[valid])
+        rewards = normaliser.normalise(rewards)
+    return scalarise(rewards, weights.repeat_interleave(samples, dim=0))
+
+
+# --- 6. advantages ------------------------------------------------------------------------------------------------
+
+def group_valid(valid: torch.Tensor, num_samples: int) -> torch.Tensor:
+    """(N,) True where every sample of the row's prompt is valid (RLOO and DPO compare within the group)."""
+    return valid.view(-1, num_samples).all(dim=1).repeat_interleave(num_samples)
+
+
+def build_update(config, rollouts: Rollouts, scalarised: torch.Tensor, valid: torch.Tensor, ref_logprobs, old_logprobs,
+                 values, kl_coef: float) -> Tuple[dict, Optional[dict], Dict[str, float]]:
+    """The policy update payload (and the critic's for PPO) with the advantage statistics.
+
+    Skipped samples (invalid rewards) stay in the batch with zero advantage — no gradient flows from them and the
+    batch keeps its shape; for online DPO an invalid prompt's pair is (i, i), whose loss has zero gradient.
+    """
+    from pro_rl.training.sequences import make_sequence_batch
+
+    algorithm, n = config.algorithm, rollouts.num_samples
+    keep = group_valid(valid, n)
+    mask = make_sequence_batch(rollouts.prompt_ids, rollouts.response_ids, 0).response_mask
+    ids = {"prompt_ids": rollouts.prompt_ids, "response_ids": rollouts.response_ids}
+    if algorithm.name == "rloo":
+        advantages, stats = rl_advantages.rloo_sequence_advantages(
+            scalarised, old_logprobs, ref_logprobs, mask, n, kl_coef, algorithm.kl_estimator)
+        return {**ids, "old_logprobs": old_logprobs, "advantages": advantages * keep}, None, stats
+    if algorithm.name == "ppo":
+        advantages, returns, stats = rl_advantages.ppo_token_advantages(
+            scalarised, old_logprobs, ref_logprobs, values, mask, kl_coef, algorithm.kl_estimator, algorithm.gamma,
+            algorithm.lam)
+        returns = torch.where(keep[:, None], returns, values)
+        policy = {**ids, "old_logprobs": old_logprobs, "advantages": advantages * keep[:, None]}
+        critic = {**ids, "old_values": values, "returns": returns}
+        return policy, critic, stats
+    chosen, rejected = rl_advantages.dpo_pairs(scalarised, n)
+    prompt_ok = keep.view(-1, n)[:, 0]
+    rejected = torch.where(prompt_ok, rejected, chosen)
+    ref_sequence = (ref_logprobs * mask).sum(dim=1)
+    kl = rl_advantages.rloo_sequence_advantages(scalarised, old_logprobs, ref_logprobs, mask, n, kl_coef,
+                                                algorithm.kl_estimator)[1]
+    pick = lambda index, rows: [rows[i] for i in index.tolist()]  # noqa: E731
+    payload = {
+        "chosen_prompt_ids": pick(chosen, rollouts.prompt_ids), "chosen_response_ids": pick(chosen, rollouts.response_ids),
+        "rejected_prompt_ids": pick(rejected, rollouts.prompt_ids),
+        "rejected_response_ids": pick(rejected, rollouts.response_ids),
+        "ref_chosen_logps": ref_sequence[chosen], "ref_rejected_logps": ref_sequence[rejected],
+    }
+    margin = (scalarised[chosen] - scalarised[rejected]).mean().item()
+    return payload, None, {"kl/mean": kl["kl/mean"], "dpo/scalarised_margin": margin}
+
+
+# --- 7. update, 8. sync -------------------------------------------------------------------------------------------
+
+def update(roles, policy_payload: dict, critic_payload: Optional[dict], seed: int) -> Dict[str, float]:
+    calls = [roles.policy.update.remote(policy_payload, seed)]
+    if critic_payload is not None:
+        calls.append(roles.critic.update.remote(seed=seed, **critic_payload))
+    stats: Dict[str, float] = {}
+    for result in ray.get(calls):
+        stats.update(result)
+    return stats
+
+
+def sync_weights(roles, version: int) -> None:
+    """Push the policy's weights to every rollout engine (hf backend: a CPU state dict through the object store)."""
+    state = roles.policy.state_dict.remote()
+    ray.get([actor.load_weights.remote(state, version) for actor in roles.rollouts])
+
+
+# --- 9. log -------------------------------------------------------------------------------------------------------
+
+def step_metrics(objectives: Sequence[str], reward_matrix: torch.Tensor, valid: torch.Tensor, weights: torch.Tensor,
+                 scalarised: torch.Tensor, rollouts: Rollouts) -> Dict[str, float]:
+    """Each objective's raw reward, the scalarised reward, weight statistics and response length."""
+    values: Dict[str, float] = {}
+    finite_rows = reward_matrix[valid] if valid.any() else reward_matrix.nan_to_num()
+    for k, name in enumerate(objectives):
+        values[f"reward/{name}/mean"] = finite_rows[:, k].mean().item()
+        values[f"weights/{name}/mean"] = weights[:, k].mean().item()
+        values[f"weights/{name}/std"] = weights[:, k].std().item() if weights.shape[0] > 1 else 0.0
+    values["reward/total/mean"] = scalarised[valid].mean().item() if valid.any() else math.nan
+    entropy = -(weights.clamp_min(1e-12).log() * weights).sum(dim=1)
+    values["weights/entropy"] = entropy.mean().item()
+    values["response/length"] = sum(len(ids) for ids in rollouts.response_ids) / max(len(rollouts), 1)
+    values["reward/skipped"] = float((~valid).sum())
+    return values
+
+
+@dataclass
+class HeldOutResult:
+    per_objective: Dict[str, float]
+    w_star: Optional[float] = None
+    responses: List[str] = field(default_factory=list)
+
+
+def evaluate_held_out(roles, prompts: Sequence[str], true_weights: Optional[torch.Tensor], objectives: Sequence[str],
+                      seed: int) -> HeldOutResult:
+    """One sample per held-out prompt, scored by the raw reward models; w*-scalarised when w* is known."""
+    rollouts = generate(roles.rollouts, prompts, 1, seed)
+    reward_matrix, valid = score(roles.rewards, rollouts, "skip")
+    rows = reward_matrix[valid]
+    result = HeldOutResult({name: rows[:, k].mean().item() for k, name in enumerate(objectives)},
+                           responses=rollouts.responses)
+    if true_weights is not None:
+        result.w_star = scalarise(rows, true_weights.float()[valid]).mean().item()
+    return result

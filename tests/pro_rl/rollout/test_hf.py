@@ -1,0 +1,83 @@
+"""HFRolloutEngine on the tiny GPT-2: layout of the rollouts, lengths, seeding, truncation and weight loading."""
+
+import copy
+
+import pytest
+import torch
+
+from pro_rl.config.schema import ModelConfig, RolloutConfig
+from pro_rl.models.builders import build_policy
+from pro_rl.rollout import HFRolloutEngine, RolloutEngine, Rollouts, SamplingSettings
+from pro_rl.rollout.hf import cut_at_eos
+
+PROMPTS = ["Human: tell me a joke\n\nAssistant:", "Human: how do I bake bread?\n\nAssistant:", "Hi"]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
+    settings = SamplingSettings(temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=6)
+    return HFRolloutEngine(model, tokenizer, settings, batch_size=4)
+
+
+def test_settings_from_config():
+    settings = SamplingSettings.from_config(RolloutConfig(temperature=0.7, top_p=0.9, top_k=5, max_new_tokens=32))
+    assert settings == SamplingSettings(temperature=0.7, top_p=0.9, top_k=5, max_new_tokens=32)
+    with pytest.raises(ValueError, match="top_p"):
+        SamplingSettings(top_p=0.0)
+
+
+def test_samples_are_contiguous_per_prompt(engine):
+    rollouts = engine.generate(PROMPTS, num_samples=2, seed=0)
+    assert isinstance(engine, RolloutEngine) and isinstance(rollouts, Rollouts)
+    assert len(rollouts) == 6 and rollouts.num_samples == 2 and rollouts.num_prompts == 3
+    assert rollouts.prompts == [PROMPTS[0]] * 2 + [PROMPTS[1]] * 2 + [PROMPTS[2]] * 2
+    tokenizer = engine.tokenizer
+    for prompt, prompt_ids in zip(rollouts.prompts, rollouts.prompt_ids):
+        assert prompt_ids == tokenizer(prompt)["input_ids"]
+
+
+def test_responses_are_unpadded_and_decode_to_their_ids(engine):
+    rollouts = engine.generate(PROMPTS, num_samples=3, seed=1)
+    eos = engine.tokenizer.eos_token_id
+    for response, response_ids in zip(rollouts.responses, rollouts.response_ids):
+        assert 1 <= len(response_ids) <= 6
+        assert eos not in response_ids[:-1]
+        assert len(response_ids) == 6 or response_ids[-1] == eos
+        assert response == engine.tokenizer.decode(response_ids, skip_special_tokens=True)
+
+
+def test_seeded_generation_repeats(engine):
+    first = engine.generate(PROMPTS, num_samples=2, seed=7)
+    again = engine.generate(PROMPTS, num_samples=2, seed=7)
+    other = engine.generate(PROMPTS, num_samples=2, seed=8)
+    assert first.response_ids == again.response_ids
+    assert first.response_ids != other.response_ids
+
+
+def test_prompts_are_cut_from_the_left(engine):
+    short = HFRolloutEngine(engine.model, engine.tokenizer, engine.settings, max_prompt_length=3)
+    rollouts = short.generate(PROMPTS[:1], num_samples=1, seed=0)
+    assert rollouts.prompt_ids[0] == engine.tokenizer(PROMPTS[0])["input_ids"][-3:]
+
+
+def test_cut_at_eos():
+    assert cut_at_eos([5, 6, 2, 1, 1], eos_token_id=2) == [5, 6, 2]
+    assert cut_at_eos([5, 6, 7], eos_token_id=2) == [5, 6, 7]
+    assert cut_at_eos([2, 2], eos_token_id=2) == [2]
+
+
+def test_greedy_samples_agree_and_load_weights_changes_them(engine):
+    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
+    greedy = HFRolloutEngine(model, tokenizer, SamplingSettings(temperature=0.0, max_new_tokens=5))
+    before = greedy.generate(PROMPTS, num_samples=2)
+    assert before.response_ids[0::2] == before.response_ids[1::2]
+    trained = copy.deepcopy(model)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for parameter in trained.parameters():  # tied embeddings are one parameter, so they stay tied
+            parameter.add_(torch.randn_like(parameter))
+    new_weights = trained.state_dict()
+    greedy.load_weights(new_weights)
+    assert torch.equal(model.transformer.wte.weight, new_weights["transformer.wte.weight"])
+    assert greedy.generate(PROMPTS, num_samples=2).response_ids != before.response_ids
