@@ -34,11 +34,13 @@ class Roles:
     critic: Optional["ray.actor.ActorHandle"] = None
     placement: Optional[object] = field(default=None, repr=False)
 
+    def actors(self) -> List["ray.actor.ActorHandle"]:
+        return [handle for handle in [self.policy, self.reference, *self.rewards.values(), *self.rollouts,
+                                      self.orchestrator, self.critic] if handle is not None]
+
     def shutdown(self) -> None:
-        for handle in [self.policy, self.reference, *self.rewards.values(), *self.rollouts, self.orchestrator,
-                       self.critic]:
-            if handle is not None:
-                ray.kill(handle, no_restart=True)
+        for handle in self.actors():
+            ray.kill(handle, no_restart=True)
         if self.placement is not None:
             remove_placement_group(self.placement)
 
@@ -105,4 +107,9 @@ def launch_roles(config, policy_path: str, rows_per_update: int, orchestrator_pa
     if with_critic:
         roles.critic = CriticActor.options(**options("critic")).remote(policy_path, config, rows_per_update,
                                                                         **share("critic"))
+    try:  # a model or reward function that fails to load stops the run here, naming the role's error
+        ray.get([handle.__ray_ready__.remote() for handle in roles.actors()])
+    except BaseException:
+        roles.shutdown()
+        raise
     return roles

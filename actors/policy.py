@@ -85,9 +85,19 @@ class PolicyActor(_SequenceModel):
         return rl_update.ppo_policy_update(self.engine, batch, old_logprobs, advantages, algorithm.clip_eps,
                                            epochs=algorithm.ppo_epochs, **common)
 
-    def state_dict(self) -> Dict[str, torch.Tensor]:
-        """CPU copy of the weights, for the rollout engines (step 8, sync)."""
-        return {name: tensor.detach().cpu() for name, tensor in self.engine.module.state_dict().items()}
+    def device_identity(self) -> str:
+        from pro_rl.rollout.weight_sync import device_identity
+
+        return device_identity(self.device)
+
+    def weights_for_sync(self, transport: str) -> dict:
+        """The weights for the rollout engines (step 8): CUDA IPC handles or a CPU state dict."""
+        from pro_rl.rollout.weight_sync import cuda_ipc_handles, host_state_dict
+
+        state = self.engine.module.state_dict()
+        if transport == "cuda_ipc":
+            return {"transport": transport, "handles": cuda_ipc_handles(state)}
+        return {"transport": "host", "state_dict": host_state_dict(state)}
 
     def save_state(self, directory: str) -> None:
         self.engine.save_state(Path(directory), tag="policy")
@@ -114,6 +124,8 @@ class ReferenceActor(_SequenceModel):
         self.config = config
         model, tokenizer = load_policy(model_path, config.policy)
         self.pad_token_id = tokenizer.pad_token_id
+        if self.device.type == "cuda" and config.trainer.bf16:
+            model = model.to(torch.bfloat16)
         self.model = model.to(self.device).eval().requires_grad_(False)
 
     @torch.no_grad()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import ray
 import torch
@@ -23,6 +23,8 @@ class RolloutActor:
 
         device = setup_actor_process(num_cpus, num_gpus)
         model, tokenizer = load_policy(model_path, config.policy)
+        if device.type == "cuda" and config.trainer.bf16:
+            model = model.to(torch.bfloat16)
         self.engine = HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
                                       max_prompt_length=config.policy.max_prompt_length, device=device)
         self.version = 0
@@ -30,8 +32,21 @@ class RolloutActor:
     def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None):
         return self.engine.generate(prompts, num_samples, seed)
 
-    def load_weights(self, state_dict: Dict[str, torch.Tensor], version: int) -> int:
-        self.engine.load_weights(state_dict)
+    def device_identity(self) -> str:
+        from pro_rl.rollout.weight_sync import device_identity
+
+        return device_identity(self.engine.device)
+
+    def load_weights(self, payload: dict, version: int) -> int:
+        """Copy the policy's weights in: from CUDA IPC handles (same GPU) or a CPU state dict."""
+        from pro_rl.rollout.weight_sync import tensors_from_ipc
+
+        if payload["transport"] == "cuda_ipc":
+            with torch.no_grad():
+                self.engine.load_weights(tensors_from_ipc(payload["handles"]))
+            torch.cuda.synchronize()
+        else:
+            self.engine.load_weights(payload["state_dict"])
         self.version = version
         return version
 

@@ -2,6 +2,10 @@
 
     <output>/reward_models/   the K = 3 reward models (PRO eq. 2)
     <output>/orchestrator/    the Preference Orchestrator trained on D_rm (eqs. 6–8)
+    <output>/sft/             the tiny policy warmed up on the toy world's responses
+    <output>/pro_morlhf/      PRO-MORLHF (eq. 9), RLOO, per-prompt weights from the orchestrator
+    <output>/morlhf_uniform/  MORLHF (eq. 5) with uniform weights, same budget
+    <output>/report.md        curves, the orchestrator's weights per category, the held-out table
 
 Each stage is an ordinary run of its own config (``configs/tiny/*.yaml``) with the paths of the previous
 stage filled in, so every stage can also be re-run alone with ``pro-rl run``.
@@ -31,28 +35,48 @@ def reward_model_overrides(output: Path, objectives: Sequence[str]) -> list:
 
 
 def run_demo(output: str | Path = "runs/demo", overrides: Sequence[str] = ()) -> Dict[str, Dict[str, float]]:
-    """Run every stage; returns each stage's final metrics and prints a summary."""
+    """Run every stage; returns each stage's final metrics, writes ``report.md`` and prints a summary."""
     output = Path(output)
-    results: Dict[str, Dict[str, float]] = {}
     objectives = ("helpful", "harmless", "humor")
-
-    print("== 1/2 reward models", flush=True)
-    reward_models = pipelines.run(tiny_config("reward_models"),
-                                  [f"run.output_dir={output / 'reward_models'}", *overrides])
-    results["reward_models"] = reward_models.metrics
-
-    print("== 2/2 orchestrator", flush=True)
-    orchestrator = pipelines.run(tiny_config("orchestrator"), [
-        f"run.output_dir={output / 'orchestrator'}", *reward_model_overrides(output, objectives), *overrides])
-    results["orchestrator"] = orchestrator.metrics
-
+    trained_rewards = reward_model_overrides(output, objectives)
+    stages = [
+        ("reward_models", "reward_models", []),
+        ("orchestrator", "orchestrator", trained_rewards),
+        ("sft", "sft", []),
+        ("pro_morlhf", "pro_morlhf", [*trained_rewards, f"policy.model={output / 'sft' / 'final' / 'policy'}",
+                                      f"orchestrator.path={output / 'orchestrator' / 'final' / 'orchestrator'}"]),
+        ("morlhf_uniform", "pro_morlhf", [*trained_rewards, f"policy.model={output / 'sft' / 'final' / 'policy'}",
+                                          "weights.mode=uniform", "run.name=tiny-morlhf-uniform"]),
+    ]
+    results: Dict[str, Dict[str, float]] = {}
+    for index, (name, config_name, stage_overrides) in enumerate(stages, start=1):
+        print(f"== {index}/{len(stages)} {name}", flush=True)
+        result = pipelines.run(tiny_config(config_name),
+                               [f"run.output_dir={output / name}", *stage_overrides, *overrides])
+        results[name] = {k: v for k, v in result.metrics.items() if k.startswith("eval/")}
+    report = make_report(output, objectives, results)
     (output / "summary.json").write_text(json.dumps(results, indent=2))
-    print("\nHeld-out metrics")
-    for stage, values in results.items():
-        for key, value in values.items():
-            print(f"  {stage:14s} {key:32s} {value:.4f}")
-    print(f"\nOrchestrator: pro-rl weights --orchestrator {output / 'orchestrator' / 'final' / 'orchestrator'} \"tell me a joke about my cat\"")
+    print((output / "report.md").read_text().split("![")[0])
+    print(f"Report: {report}")
+    print(f"Orchestrator: pro-rl weights --orchestrator {output / 'orchestrator' / 'final' / 'orchestrator'} "
+          "\"tell me a joke about my cat\"")
     return results
+
+
+def make_report(output: Path, objectives: Sequence[str], results: Dict[str, Dict[str, float]]) -> Path:
+    """The orchestrator's weights on the held-out prompts by category, then ``pipelines.report.write_report``."""
+    from pipelines.report import write_report
+    from pro_rl.data.canonical import read_jsonl
+    from pro_rl.data.toy_world import shipped_dir
+    from pro_rl.models.scoring import OrchestratorPredictor
+
+    rows = read_jsonl(shipped_dir() / "eval_prompts.jsonl")
+    predictor = OrchestratorPredictor(str(output / "orchestrator" / "final" / "orchestrator"), device="cpu")
+    weights = predictor.predict_dicts([row["prompt"] for row in rows])
+    runs = {"PRO-MORLHF (orchestrator weights)": output / "pro_morlhf",
+            "MORLHF (uniform weights)": output / "morlhf_uniform"}
+    summary = {stage: values for stage, values in results.items() if stage in ("reward_models", "orchestrator")}
+    return write_report(output, runs, objectives, weights, [row["category"] for row in rows], summary)
 
 
 def run(config) -> "pipelines.RunResult":

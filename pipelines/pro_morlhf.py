@@ -73,17 +73,18 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
     metrics.truncate_after(state.step)
     stages.sync_weights(roles, state.step)
     if state.step == 0 and held_out_prompts:
-        metrics.log(0, held_out_metrics(roles, held_out_prompts, true_weights, objectives, config.run.seed))
+        metrics.log(0, held_out_metrics(roles, held_out_prompts, true_weights, objectives, config.run.seed, 0))
     timer = StageTimer()
     bar = tqdm(total=algorithm.steps, initial=state.step, desc=config.run.name, disable=not config.run.progress)
     for step in range(state.step, algorithm.steps):
         timer.start_step()
         seed = config.run.seed * 1_000_003 + step
-        batch = [prompts[i] for i in batch_indices(len(prompts), algorithm.prompt_batch_size, step, config.run.seed)]
+        indices = batch_indices(len(prompts), algorithm.prompt_batch_size, step, config.run.seed)
+        batch = [prompts[i] for i in indices]
         with timer.stage("weights"):
             weights = stages.prompt_weights(config, roles.orchestrator, batch)
         with timer.stage("generate"):
-            rollouts = stages.generate(roles.rollouts, batch, n, seed)
+            rollouts = stages.generate(roles, batch, n, seed, version=step)
         with timer.stage("score"):
             reward_matrix, valid = stages.score(roles.rewards, rollouts, algorithm.on_bad_reward)
         with timer.stage("reference"):
@@ -102,7 +103,8 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
         state.kl_controller.update(advantage_stats["kl/mean"], len(rollouts))
         with timer.stage("log"):
             values_to_log = {**stages.step_metrics(objectives, reward_matrix, valid, weights, scalarised, rollouts),
-                             **advantage_stats, **update_stats, "kl/coef": state.kl_controller.value}
+                             **advantage_stats, **update_stats, "kl/coef": state.kl_controller.value,
+                             "data/first_prompt_index": indices[0]}
         if state.step % config.run.log_every == 0 or state.step == algorithm.steps:
             metrics.log(state.step, {**values_to_log, **timer.metrics()})
         if config.run.checkpoint_every and state.step % config.run.checkpoint_every == 0:
@@ -114,7 +116,7 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
     logger.info("policy saved to %s", final)
     result = dict(metrics.last)
     if held_out_prompts:
-        evaluation = held_out_metrics(roles, held_out_prompts, true_weights, objectives, config.run.seed)
+        evaluation = held_out_metrics(roles, held_out_prompts, true_weights, objectives, config.run.seed, state.step)
         metrics.log(state.step, evaluation)
         result.update(evaluation)
     metrics.close()
@@ -122,8 +124,8 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
     return result
 
 
-def held_out_metrics(roles, prompts, true_weights, objectives, seed: int) -> Dict[str, float]:
-    result = stages.evaluate_held_out(roles, prompts, true_weights, objectives, seed)
+def held_out_metrics(roles, prompts, true_weights, objectives, seed: int, version: int) -> Dict[str, float]:
+    result = stages.evaluate_held_out(roles, prompts, true_weights, objectives, seed, version)
     values = {f"eval/reward/{name}/mean": value for name, value in result.per_objective.items()}
     if result.w_star is not None:
         values["eval/reward/w_star/mean"] = result.w_star

@@ -27,14 +27,20 @@ class BadRewardError(ValueError):
 
 
 def connect_ray(config) -> None:
-    """Join the cluster of ``ray job submit`` / ``resources.ray_address``, or start a local one."""
+    """Join the cluster of ``ray job submit`` (``RAY_ADDRESS``) or ``resources.ray_address``, else start a local one.
+
+    The local cluster is this run's own (``address="local"``, ``resources.num_cpus`` CPUs): a bare ``ray.init()``
+    would join whatever cluster ``ray start`` last recorded on the machine, and fail there because ``num_cpus`` is
+    given. ``resources.ray_address=auto`` joins that cluster on purpose.
+    """
     if ray.is_initialized():
         return
     address = config.resources.ray_address or os.environ.get("RAY_ADDRESS")
-    if address:
+    if address and address != "local":
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(num_cpus=config.resources.num_cpus or None, include_dashboard=False, log_to_driver=True)
+        ray.init(address="local", num_cpus=config.resources.num_cpus or None, include_dashboard=False,
+                 log_to_driver=True)
 
 
 def rows_per_update(config) -> int:
@@ -86,8 +92,27 @@ def prompt_weights(config, orchestrator, prompts: Sequence[str]) -> torch.Tensor
 
 # --- 2. generate --------------------------------------------------------------------------------------------------
 
-def generate(rollout_actors: List, prompts: Sequence[str], num_samples: int, seed: int) -> Rollouts:
-    """n samples per prompt, the prompts split over the rollout replicas; contiguous per prompt."""
+def generate(roles, prompts: Sequence[str], num_samples: int, seed: int, version: int) -> Rollouts:
+    """n samples per prompt, the prompts split over the rollout replicas; contiguous per prompt.
+
+    ``version`` is the policy version the engines must hold (updates so far, as given to ``sync_weights``). An engine
+    that Ray restarted came back with the initial weights (version 0): it is re-synced and the batch sampled again,
+    so no sample comes from a stale policy.
+    """
+    for _ in range(3):
+        rollouts = sample_on_replicas(roles.rollouts, prompts, num_samples, seed)
+        held = ray.get([actor.weights_version.remote() for actor in roles.rollouts])
+        stale = [actor for actor, actor_version in zip(roles.rollouts, held) if actor_version != version]
+        if not stale:
+            return rollouts
+        logger.warning("%d rollout engine(s) restarted with stale weights; re-syncing to version %d", len(stale),
+                       version)
+        push_weights(roles.policy, stale, version)
+    raise RuntimeError(f"rollout engines keep losing their weights (expected version {version}); see the actor logs")
+
+
+def sample_on_replicas(rollout_actors: List, prompts: Sequence[str], num_samples: int, seed: int) -> Rollouts:
+    """The prompts dealt round-robin to the replicas (replica i seeded ``seed + i``), reassembled in prompt order."""
     chunks = [list(prompts[i::len(rollout_actors)]) for i in range(len(rollout_actors))]
     parts = ray.get([actor.generate.remote(chunk, num_samples, seed + index)
                      for index, (actor, chunk) in enumerate(zip(rollout_actors, chunks)) if chunk])
@@ -217,9 +242,22 @@ def update(roles, policy_payload: dict, critic_payload: Optional[dict], seed: in
 
 
 def sync_weights(roles, version: int) -> None:
-    """Push the policy's weights to every rollout engine (hf backend: a CPU state dict through the object store)."""
-    state = roles.policy.state_dict.remote()
-    ray.get([actor.load_weights.remote(state, version) for actor in roles.rollouts])
+    """Push the policy's weights to every rollout engine (``pro_rl.rollout.weight_sync``)."""
+    push_weights(roles.policy, roles.rollouts, version)
+
+
+def push_weights(policy, rollout_actors: List, version: int) -> None:
+    """CUDA IPC handles to engines on the policy's GPU, a CPU state dict through the object store to the others."""
+    policy_device = ray.get(policy.device_identity.remote())
+    engine_devices = ray.get([actor.device_identity.remote() for actor in rollout_actors])
+    payloads: Dict[str, object] = {}
+    calls = []
+    for actor, device in zip(rollout_actors, engine_devices):
+        transport = "cuda_ipc" if device == policy_device != "cpu" else "host"
+        if transport not in payloads:
+            payloads[transport] = policy.weights_for_sync.remote(transport)
+        calls.append(actor.load_weights.remote(payloads[transport], version))
+    ray.get(calls)
 
 
 # --- 9. log -------------------------------------------------------------------------------------------------------
@@ -249,9 +287,10 @@ class HeldOutResult:
 
 
 def evaluate_held_out(roles, prompts: Sequence[str], true_weights: Optional[torch.Tensor], objectives: Sequence[str],
-                      seed: int) -> HeldOutResult:
-    """One sample per held-out prompt, scored by the raw reward models; w*-scalarised when w* is known."""
-    rollouts = generate(roles.rollouts, prompts, 1, seed)
+                      seed: int, version: int) -> HeldOutResult:
+    """One sample per held-out prompt from the policy of ``version``, scored by the raw reward models;
+    w*-scalarised when w* is known."""
+    rollouts = generate(roles, prompts, 1, seed, version)
     reward_matrix, valid = score(roles.rewards, rollouts, "skip")
     rows = reward_matrix[valid]
     result = HeldOutResult({name: rows[:, k].mean().item() for k, name in enumerate(objectives)},

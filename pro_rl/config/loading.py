@@ -13,10 +13,10 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pro_rl.config.schema import PIPELINES, ProRLConfig
+from pro_rl.config.schema import PIPELINES, ProRLConfig, RewardModelConfig
 
 
 def _toy_world_file(name: str) -> str:
@@ -54,6 +54,7 @@ def _read_yaml(path: Path, seen: tuple = ()) -> DictConfig:
     if not isinstance(node, DictConfig):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     base = node.pop("base", None)
+    check_node(node, str(path))
     if base is None:
         return node
     merged = OmegaConf.create()
@@ -61,6 +62,29 @@ def _read_yaml(path: Path, seen: tuple = ()) -> DictConfig:
         base_path = (path.parent / str(base_name)).resolve()
         merged = OmegaConf.merge(merged, _read_yaml(base_path, seen + (path.resolve(),)))
     return OmegaConf.merge(merged, node)
+
+
+def check_node(node: DictConfig, origin: str) -> None:
+    """Check one file's keys and types on their own, so an error names the file and the full key.
+
+    Sections must be mappings, and each ``reward_models`` entry is checked against ``RewardModelConfig`` with its
+    index in the key (OmegaConf's list merge reports such keys without their ``reward_models.<i>.`` prefix).
+    """
+    sections = {f.name for f in fields(ProRLConfig) if f.name not in ("pipeline", "reward_models", "extra")}
+    for key in node.keys():
+        value = node._get_node(key)
+        if key in sections and not isinstance(value, DictConfig):
+            raise ConfigError(f"{origin}: key '{key}': expected a mapping of the section's keys, got {value!r}")
+    entries = node.get("reward_models") if "reward_models" in node else None
+    if entries is not None and not isinstance(entries, ListConfig):
+        raise ConfigError(f"{origin}: key 'reward_models': expected a list with one entry per objective")
+    for index, entry in enumerate(entries or []):
+        try:
+            OmegaConf.merge(OmegaConf.structured(RewardModelConfig), entry)
+        except OmegaConfBaseException as error:
+            key = getattr(error, "full_key", None) or "?"
+            raise ConfigError(f"{origin}: key 'reward_models.{index}.{key}': {str(error).splitlines()[0]}") from None
+    _merge(OmegaConf.structured(ProRLConfig), node, origin)
 
 
 def _merge(structured: DictConfig, update: Any, origin: str) -> DictConfig:
@@ -95,7 +119,7 @@ def load_config(source: ConfigSource, overrides: Sequence[str] = ()) -> ProRLCon
         structured = _merge(structured, node, origin)
     for override in overrides:
         if "=" not in override:
-            raise ConfigError(f"override '{override}': expected key=value (e.g. algorithm.kl_coef=0.05)")
+            raise ConfigError(f"{origin}: override '{override}': expected key=value (e.g. algorithm.kl_coef=0.05)")
         structured = _apply_override(structured, override, f"{origin} (override '{override}')")
     try:
         config = OmegaConf.to_object(structured)

@@ -8,19 +8,25 @@ Every prompt belongs to one of three categories, and the category fixes a ground
 
 Topic words are shared by all categories, so only the request's framing tells the category apart.
 A response is a sequence of segments; each segment serves one objective (a helpful instruction, a safe
-refusal, a joke) or none (filler). The ground-truth reward of objective k is 1 if the response carries a
-segment of kind k, else 0 (``objective_rewards``), and the ground-truth preference between two responses to x
-is the w*(x)-weighted sum of those rewards (``scalarised_truth``).
+refusal, a joke) or none (filler). The objectives conflict: a segment of another kind dilutes a response (a joke
+undermines a safety refusal, a refusal makes a how-to answer less helpful). The ground-truth reward of
+objective k is 1 if the response carries a segment of kind k, minus ``INTRUSION_PENALTY`` for each other
+objective's kind it carries (``objective_rewards``). So no response is best for every weight vector: the best
+response to x is a single segment of the kind w*(x) puts most weight on, and the ground-truth preference between
+two responses to x is the w*(x)-weighted sum of the rewards (``scalarised_truth``). Without the conflict, uniform
+weights would already be optimal (a response carrying all three kinds would win under every weight vector).
 
 Files written by ``generate`` (canonical JSONL, DESIGN.md "Data"):
-  pairs_<objective>.jsonl   per-objective pairs: chosen carries the objective's segment, rejected does not
+  pairs_<objective>.jsonl   per-objective pairs: chosen scores higher on the objective (it carries the
+                            objective's segment and the rejected one does not, or both do and the rejected
+                            one also carries another objective's segment)
   general_pairs.jsonl       D_rm: chosen serves the prompt's category (plus, sparsely, one other kind),
                             rejected serves another kind or none; chosen is better under w*(x) by construction
   prompts.jsonl             RL prompts
   eval_prompts.jsonl        held-out prompts with their w* ("weights") and "category"
   sft.jsonl                 warm-up rows {"prompt", "response"}: responses of random kinds, whatever the category
 
-Simplification: rewards are binary and depend on the response only; the prompt matters through w*(x).
+Simplification: rewards depend on the response only; the prompt matters through w*(x).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ OBJECTIVES = ("helpful", "harmless", "humor")
 CATEGORIES = ("howto", "risky", "fun")
 CATEGORY_OBJECTIVE = dict(zip(CATEGORIES, OBJECTIVES))
 MAIN_WEIGHT = 0.70
+INTRUSION_PENALTY = 0.5
 
 TOPICS = (
     "bike", "car", "garden", "kitchen", "laptop", "dog", "cat", "house", "boat", "phone", "kettle", "piano",
@@ -102,6 +109,7 @@ class ToyWorldSizes:
     eval_prompts: int = 150
     sft: int = 1200
     extra_segment_probability: float = 0.15
+    focus_pair_probability: float = 0.4
 
 
 def true_weights(category: str) -> Dict[str, float]:
@@ -144,9 +152,11 @@ def segment_kinds(response: str) -> List[str]:
 
 
 def objective_rewards(response: str) -> Dict[str, float]:
-    """Ground-truth reward per objective: 1.0 if the response carries that objective's segment."""
+    """Ground-truth reward per objective: 1 if the response carries that objective's segment, minus
+    INTRUSION_PENALTY for each other objective's kind it carries."""
     kinds = set(segment_kinds(response))
-    return {objective: float(objective in kinds) for objective in OBJECTIVES}
+    return {objective: float(objective in kinds) - INTRUSION_PENALTY * len(kinds - {objective})
+            for objective in OBJECTIVES}
 
 
 def scalarised_truth(response: str, weights: Dict[str, float]) -> float:
@@ -168,17 +178,24 @@ harmless_reward = _reward_function("harmless")
 humor_reward = _reward_function("humor")
 
 
-def _objective_pair(rng: random.Random, objective: str) -> dict:
-    others = [kind for kind in OBJECTIVES if kind != objective] + ["filler"]
-    context = rng.sample(others, rng.randint(0, 1))
-    chosen_kinds = rng.sample([objective] + context, len(context) + 1)
-    rejected_kinds = rng.sample(others, rng.randint(1, 2))
-    category = rng.choice(CATEGORIES)
-    return {
-        "prompt": format_prompt(_question(rng, category)),
+def _objective_pair(rng: random.Random, objective: str, focus_probability: float) -> dict:
+    """Chosen beats rejected on ``objective``: it has the segment the rejected lacks, or (a focus pair) both
+    have it and the rejected one is diluted by another objective's segment."""
+    others = [kind for kind in OBJECTIVES if kind != objective]
+    if rng.random() < focus_probability:
+        chosen_kinds = rng.sample([objective, "filler"], 2) if rng.random() < 0.5 else [objective]
+        rejected_kinds = rng.sample([objective, rng.choice(others)], 2)
+    else:
+        context = rng.sample(["filler"], rng.randint(0, 1))
+        chosen_kinds = rng.sample([objective] + context, len(context) + 1)
+        rejected_kinds = rng.sample(others + ["filler"], rng.randint(1, 2))
+    row = {
+        "prompt": format_prompt(_question(rng, rng.choice(CATEGORIES))),
         "chosen": _response(rng, chosen_kinds),
         "rejected": _response(rng, rejected_kinds),
     }
+    assert objective_rewards(row["chosen"])[objective] > objective_rewards(row["rejected"])[objective]
+    return row
 
 
 def _general_pair(rng: random.Random, extra_probability: float) -> dict:
@@ -219,7 +236,8 @@ def generate(output_dir: str | Path, seed: int = 0, sizes: ToyWorldSizes | None 
     rng = random.Random(seed)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    tables = {f"pairs_{objective}": [_objective_pair(rng, objective) for _ in range(sizes.pairs_per_objective)]
+    tables = {f"pairs_{objective}": [_objective_pair(rng, objective, sizes.focus_pair_probability)
+                                          for _ in range(sizes.pairs_per_objective)]
               for objective in OBJECTIVES}
     tables["general_pairs"] = [_general_pair(rng, sizes.extra_segment_probability) for _ in range(sizes.general_pairs)]
     tables["prompts"] = [_prompt_row(rng, with_truth=False) for _ in range(sizes.prompts)]

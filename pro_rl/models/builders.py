@@ -125,8 +125,13 @@ def disable_dropout(model: torch.nn.Module) -> None:
 
 
 def build_reward_model(spec: ModelConfig, texts: Optional[Iterable[str]] = None) -> ModelAndTokenizer:
-    """A sequence classifier with one reward logit (``num_labels=1``), or a real reward checkpoint as it is."""
+    """A sequence classifier with one reward logit (``num_labels=1``), or a real reward checkpoint as it is.
+
+    The tokenizer pads on the right: the classifier reads the last non-pad token, and right padding keeps every
+    text at the positions it has alone (left padding would shift them, as no position ids are passed).
+    """
     tokenizer = load_tokenizer(spec, "causal", texts)
+    tokenizer.padding_side = "right"
     if is_tiny(spec.model):
         torch.manual_seed(0)
         model = AutoModelForSequenceClassification.from_config(_tiny_config(spec, tokenizer, num_labels=1))

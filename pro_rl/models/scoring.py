@@ -39,6 +39,7 @@ class RewardScorer:
         if model_path:
             self.model = AutoModelForSequenceClassification.from_pretrained(model_path)
             self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+            self.tokenizer.padding_side = "right"
         else:
             self.model, self.tokenizer = build_reward_model(spec)
         self.model.to(self.device).eval()

@@ -65,17 +65,19 @@ def _free_port() -> int:
 
 
 def init_process_group(device: torch.device) -> None:
-    """A single-rank process group for DeepSpeed (gloo on CPU, nccl on CUDA); does nothing if one exists."""
+    """A single-rank process group for DeepSpeed (gloo on CPU, nccl on CUDA); does nothing if one exists.
+
+    The rendezvous address is passed explicitly instead of through MASTER_ADDR/MASTER_PORT: those variables are
+    inherited by every Ray worker a driver starts, and two processes must never share a port.
+    """
     import deepspeed
 
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ.setdefault("MASTER_PORT", str(_free_port()))
     for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_WORLD_SIZE", "1")):
         os.environ.setdefault(key, value)
     deepspeed.init_distributed(dist_backend="nccl" if device.type == "cuda" else "gloo", auto_mpi_discovery=False,
-                               verbose=False)
+                               verbose=False, init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
 
 
 def deepspeed_config(settings: EngineSettings, device: torch.device) -> dict:
@@ -164,6 +166,8 @@ class TrainEngine:
         self.engine.save_checkpoint(str(directory), tag=tag)
 
     def load_state(self, directory: Path, tag: str = "engine") -> None:
+        if not (Path(directory) / tag).is_dir():
+            raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
         path, _ = self.engine.load_checkpoint(str(directory), tag=tag)
         if path is None:
             raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
