@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Callable, Dict, Sequence
 
 from pro_rl.config import ProRLConfig, load_config
 
@@ -19,6 +19,9 @@ PIPELINE_MODULES = {
     "sft": "pipelines.sft",
     "pro_morlhf": "pipelines.pro_morlhf",
     "demo": "pipelines.demo",
+    "pro_wic": "pipelines.pro_wic",
+    "evaluate": "pipelines.evaluate",
+    "rewarded_soups": "pipelines.rewarded_soups",
 }
 
 
@@ -26,6 +29,20 @@ PIPELINE_MODULES = {
 class RunResult:
     output_dir: Path
     metrics: Dict[str, float] = field(default_factory=dict)
+
+
+def train_in_run_dir(config: ProRLConfig, train: Callable[[Path, "MetricsLogger"], Dict[str, float]]) -> RunResult:
+    """A single-process training pipeline: prepare the run directory, train with a metrics logger, close it."""
+    from pro_rl.training.metrics import MetricsLogger
+    from pro_rl.training.run_dir import prepare_run_dir
+
+    output_dir = prepare_run_dir(config)
+    metrics = MetricsLogger(output_dir)
+    try:
+        results = train(output_dir, metrics)
+    finally:
+        metrics.close()
+    return RunResult(output_dir=output_dir, metrics=results)
 
 
 def run(config, overrides: Sequence[str] = ()) -> RunResult:

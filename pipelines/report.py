@@ -37,7 +37,7 @@ def reward_curves(runs: Dict[str, Path], objectives: Sequence[str], output: Path
         for axis, key in zip(axes[0], keys):
             axis.plot(steps, moving_average([row[key] for row in rows], window), label=label)
     for axis, key in zip(axes[0], keys):
-        axis.set_title(key.replace("/mean", "").replace("reward/", "reward: ").replace("total", "scalarised (training)"))
+        axis.set_title(key.replace("/mean", "").replace("reward/", "reward: ").replace("total", "scalarised, own weights"))
         axis.set_xlabel("RL step")
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"training reward ({window}-step mean)")

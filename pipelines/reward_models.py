@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pipelines import RunResult
+from pipelines import RunResult, train_in_run_dir
 from pro_rl.config import ProRLConfig
-from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.reward_model import train_reward_model
-from pro_rl.training.run_dir import prepare_run_dir
 
 
 def run(config: ProRLConfig) -> RunResult:
-    output_dir = prepare_run_dir(config)
-    metrics = MetricsLogger(output_dir)
-    results = {}
-    for spec in config.reward_models:
-        results.update(train_reward_model(config, spec, output_dir, metrics))
-    metrics.close()
-    return RunResult(output_dir=output_dir, metrics=results)
+    def train_all(output_dir, metrics):
+        results = {}
+        for spec in config.reward_models:
+            results.update(train_reward_model(config, spec, output_dir, metrics))
+        return results
+
+    return train_in_run_dir(config, train_all)

@@ -153,6 +153,11 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     _one_of(origin, "algorithm.on_bad_reward", config.algorithm.on_bad_reward, ("error", "skip"))
     _one_of(origin, "orchestrator.kl_direction", config.orchestrator.kl_direction, ("forward", "reverse"))
     _one_of(origin, "rollout.backend", config.rollout.backend, ("hf", "vllm"))
+    if config.run.device == "cuda":
+        roles = ["policy", "reference", "rollout"] + (["critic"] if config.algorithm.name == "ppo" else [])
+        for role in roles:
+            if getattr(config.resources, role).num_gpus <= 0:
+                _fail(origin, f"resources.{role}.num_gpus", "is 0 but run.device is cuda: give the role a GPU share")
     if config.trainer.zero_stage not in (0, 1, 2, 3):
         _fail(origin, "trainer.zero_stage", f"{config.trainer.zero_stage} is not a ZeRO stage (0-3)")
     if not config.orchestrator.tau > 0:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
-PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo")
+PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups")
 
 
 def _field(default: Any, help: str) -> Any:
@@ -182,8 +182,40 @@ class ResourcesConfig:
 
 
 @dataclass
+class WicConfig:
+    conditioning: str = _field("wic", "'wic': PRO-WIC weight tags <W1> w1 ... (eqs. 10-11); 'ric': RiC reward-score tags <rm1_score> s1 ...")
+    offline_data: str = _field("", "Rows {prompt, response or chosen} of the offline stage (empty: data.sft).")
+    offline_steps: int = _field(10000, "SFT steps of the offline stage (PRO A.2: 10,000).")
+    online_iterations: int = _field(2, "Online rejection-sampling iterations (PRO A.2: 2 epochs).")
+    online_steps: int = _field(5000, "SFT steps per online iteration (PRO A.2: 5,000).")
+    online_prompts: int = _field(5000, "Prompts sampled from data.prompts per online iteration (PRO A.2: 5,000).")
+    samples_per_prompt: int = _field(1, "Responses generated per sampled prompt in the online stage.")
+    online_weights: str = _field("orchestrator", "Weights of online prompts for 'wic': 'orchestrator' (orchestrator.path, PRO) or 'uniform'.")
+    quantile: float = _field(0.7, "Keep an online sample if any objective's score is >= its q-quantile (RiC: 0.7).")
+    tau: float = _field(0.1, "τ of the row labels w = softmax(z/τ) of a response's own z-scored rewards (eq. 7 / 10).")
+
+
+@dataclass
+class EvaluateConfig:
+    method: str = _field("wic", "'wic' (weight tags), 'ric' (score tags), 'soups' (interpolated policies) or 'fixed' (no tags).")
+    policy: str = _field("", "Policy directory to evaluate (empty: policy.model); wic/ric read wic_conditioning.json from it.")
+    soup_policies: List[str] = _field([], "Method 'soups': one single-objective policy directory per objective, in objective order.")
+    grid: List[List[float]] = _field([], "Weight points to evaluate (empty: 11 points for K=2, the fixed 13-point set for K=3).")
+    num_prompts: int = _field(0, "Held-out prompts of data.eval_prompts to generate for (0: all).")
+    samples_per_prompt: int = _field(1, "Responses per prompt and grid point.")
+    reference_point: List[float] = _field([], "Hypervolume reference point, one value per objective (empty: the component-wise minimum of the points).")
+    orchestrator_point: bool = _field(True, "Also evaluate at the orchestrator's per-prompt default weights (needs orchestrator.path).")
+
+
+@dataclass
+class SoupsConfig:
+    rl_config: str = _field("", "Rewarded Soups: the RL config (e.g. configs/tiny/pro_morlhf.yaml) run once per objective with one-hot fixed weights.")
+    rl_overrides: List[str] = _field([], "Dotted overrides applied to every single-objective RL run (before weights and output_dir).")
+
+
+@dataclass
 class ProRLConfig:
-    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, pro_morlhf, demo.")
+    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups.")
     run: RunConfig = _section(RunConfig, "Run directory, seed, resume, logging.")
     data: DataConfig = _section(DataConfig, "Data sources and bad-row handling.")
     policy: PolicyConfig = _section(PolicyConfig, "The policy LM.")
@@ -194,6 +226,9 @@ class ProRLConfig:
     rollout: RolloutConfig = _section(RolloutConfig, "Sampling settings, the same for every backend.")
     trainer: TrainerConfig = _section(TrainerConfig, "DeepSpeed engine settings.")
     resources: ResourcesConfig = _section(ResourcesConfig, "Ray resources per role.")
+    wic: WicConfig = _section(WicConfig, "PRO-WIC / RiC: weight- or score-conditioned SFT with online rejection sampling.")
+    evaluate: EvaluateConfig = _section(EvaluateConfig, "Pareto-front evaluation over a weight grid (pipeline 'evaluate').")
+    soups: SoupsConfig = _section(SoupsConfig, "Rewarded Soups: K single-objective RL runs, interpolated at evaluation.")
     extra: Dict[str, Any] = _field({}, "Free-form values for a pipeline's own use.")
 
     @property
