@@ -97,7 +97,7 @@ def _merge(structured: DictConfig, update: Any, origin: str) -> DictConfig:
 
 def _apply_override(structured: DictConfig, override: str, origin: str) -> DictConfig:
     key, _, text = override.partition("=")
-    value = OmegaConf.from_dotlist([f"value={text}"])["value"]
+    value = OmegaConf.from_dotlist([f"value={text}"])["value"] if text else ""
     try:
         OmegaConf.update(structured, key.strip(), value, merge=True)
     except OmegaConfBaseException as error:
@@ -158,6 +158,11 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
         for role in roles:
             if getattr(config.resources, role).num_gpus <= 0:
                 _fail(origin, f"resources.{role}.num_gpus", "is 0 but run.device is cuda: give the role a GPU share")
+    roles = ("policy", "reference", "reward", "orchestrator", "rollout", "critic")
+    for role in roles:
+        anchor = getattr(config.resources, role).colocate_with
+        if anchor and anchor not in roles:
+            _fail(origin, f"resources.{role}.colocate_with", f"'{anchor}' is not a role (one of {', '.join(roles)})")
     if config.trainer.zero_stage not in (0, 1, 2, 3):
         _fail(origin, "trainer.zero_stage", f"{config.trainer.zero_stage} is not a ZeRO stage (0-3)")
     if not config.orchestrator.tau > 0:
@@ -185,7 +190,10 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
             _fail(origin, section, "learning_rate must be > 0 and batch_size ≥ 1")
         if not 0 <= training.eval_fraction < 1:
             _fail(origin, f"{section}.eval_fraction", f"must be in [0, 1), got {training.eval_fraction}")
-    for key in ("data.general_pairs", "data.prompts", "data.eval_prompts", "data.sft", "orchestrator.path"):
+    local_keys = ["data.general_pairs", "data.prompts", "data.eval_prompts", "data.sft", "policy.model"]
+    if config.weights.mode == "orchestrator" or config.pipeline == "demo":
+        local_keys.append("orchestrator.path")
+    for key in local_keys:
         section, name = key.split(".")
         value = getattr(getattr(config, section), name)
         if value and _looks_local(value) and not Path(value).exists():

@@ -177,7 +177,7 @@ class ResourcesConfig:
     orchestrator: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Orchestrator actor.")
     rollout: RoleResources = _section(lambda: RoleResources(num_cpus=0.5), "Rollout engine actor(s).")
     critic: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Critic actor (PPO).")
-    ray_address: str = _field("", "Ray address to connect to (empty: the running cluster or a new local one).")
+    ray_address: str = _field("", "Ray cluster to join: empty starts a local one (or joins RAY_ADDRESS under `ray job submit`); 'auto' joins a `ray start` cluster.")
     num_cpus: int = _field(0, "CPUs of a local cluster started by the driver (0: all).")
 
 
@@ -203,7 +203,7 @@ class EvaluateConfig:
     grid: List[List[float]] = _field([], "Weight points to evaluate (empty: 11 points for K=2, the fixed 13-point set for K=3).")
     num_prompts: int = _field(0, "Held-out prompts of data.eval_prompts to generate for (0: all).")
     samples_per_prompt: int = _field(1, "Responses per prompt and grid point.")
-    reference_point: List[float] = _field([], "Hypervolume reference point, one value per objective (empty: the component-wise minimum of the points).")
+    reference_point: List[float] = _field([], "Hypervolume reference point, one value per objective (empty: the component-wise minimum of the points minus 1).")
     orchestrator_point: bool = _field(True, "Also evaluate at the orchestrator's per-prompt default weights (needs orchestrator.path).")
 
 

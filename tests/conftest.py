@@ -1,0 +1,86 @@
+"""Shared fixtures of the Ray tests: one local Ray cluster per test session, tiny RL configs, a tiny orchestrator.
+
+The cluster starts lazily — only tests that ask for ``ray_cluster`` pay its 6–9 s — and the pipelines reuse it
+(``pipelines.rl_stages.connect_ray`` calls ``ray.init`` only when Ray is not initialised yet). Its workers get
+``tests/pipelines`` on their ``PYTHONPATH`` so reward functions written for tests (``reward_functions.py``) load
+inside reward actors as ``reward_functions:<name>``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_REWARD_FUNCTIONS_DIR = REPO_ROOT / "tests" / "pipelines"
+TINY_RL_CONFIG = REPO_ROOT / "configs" / "tiny" / "pro_morlhf.yaml"
+OBJECTIVES = ("helpful", "harmless", "humor")
+
+
+def python_path_with_test_functions() -> str:
+    """``PYTHONPATH`` for processes (Ray workers, subprocess drivers) that must import ``reward_functions``."""
+    return os.pathsep.join(filter(None, [str(TEST_REWARD_FUNCTIONS_DIR), os.environ.get("PYTHONPATH", "")]))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local two-CPU Ray cluster for the whole session (``address="local"``: never a cluster started elsewhere)."""
+    import ray
+
+    started = False
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": python_path_with_test_functions()}})
+        started = True
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_orchestrator_dir(tmp_path_factory) -> Path:
+    """An untrained tiny orchestrator (xlm-roberta, K=3 labels) saved like a trained one."""
+    from pro_rl.config import ModelConfig
+    from pro_rl.models import build_orchestrator
+
+    directory = tmp_path_factory.mktemp("tiny_orchestrator")
+    model, tokenizer = build_orchestrator(ModelConfig(model="tiny:xlm-roberta"), list(OBJECTIVES))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def tiny_rl_overrides(output_dir, *extra: str, steps: int = 2, helpful: str = "tiny:gpt2") -> List[str]:
+    """Overrides of ``configs/tiny/pro_morlhf.yaml`` for a run with no trained artefacts.
+
+    Random tiny policy; ``helpful`` is scored by ``helpful`` (default: an untrained tiny reward model, whose scores
+    differ between responses, so the policy gets a gradient even from noise), harmless and humor by the toy world's
+    ground-truth functions; uniform weights; 2 prompts × 2 samples × 8 tokens per step; no held-out evaluation.
+    ``extra`` overrides come last and win.
+    """
+    return [
+        "policy.model=tiny:gpt2",
+        f"reward_models.0.model={helpful}",
+        "reward_models.1.model=pro_rl.data.toy_world:harmless_reward",
+        "reward_models.2.model=pro_rl.data.toy_world:humor_reward",
+        "weights.mode=uniform",
+        f"run.output_dir={output_dir}",
+        "run.progress=false",
+        "run.checkpoint_every=0",
+        "data.eval_prompts=''",
+        "orchestrator.path=''",
+        f"algorithm.steps={steps}",
+        "algorithm.prompt_batch_size=2",
+        "rollout.num_samples=2",
+        "rollout.max_new_tokens=8",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def rl_overrides() -> Callable[..., List[str]]:
+    """``tiny_rl_overrides`` for tests (conftest modules are not importable under ``--import-mode=importlib``)."""
+    return tiny_rl_overrides

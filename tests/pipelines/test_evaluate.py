@@ -1,0 +1,84 @@
+"""The evaluate pipeline end to end on tiny models: 2 objectives, a 2-point grid, 2 held-out prompts."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from pipelines.evaluate import run
+from pro_rl.algorithms import hypervolume
+from pro_rl.config import ModelConfig, RewardModelConfig, load_config
+from pro_rl.models.builders import build_orchestrator, build_policy
+from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
+
+OBJECTIVES = ["helpful", "humor"]
+
+
+def _save_policy(directory, noise_seed=None):
+    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
+    if noise_seed is not None:
+        generator = torch.Generator().manual_seed(noise_seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def _config(tmp_path, method, **evaluate):
+    config = load_config("configs/tiny/evaluate.yaml", [
+        f"run.output_dir={tmp_path / 'run'}", "orchestrator.path=''", f"evaluate.method={method}",
+        "evaluate.num_prompts=2", "evaluate.grid=[[1.0,0.0],[0.5,0.5]]", "evaluate.reference_point=[-2.0,-2.0]",
+        "rollout.max_new_tokens=6",
+    ])
+    # helpful: an untrained tiny reward model (scores vary between responses); humor: the toy world's truth
+    config.reward_models = [RewardModelConfig(name="helpful", model="tiny:gpt2"),
+                            RewardModelConfig(name="humor", model="pro_rl.data.toy_world:humor_reward")]
+    for key, value in evaluate.items():
+        setattr(config.evaluate, key, value)
+    return config
+
+
+def _read_summary(output_dir):
+    summary = json.loads((output_dir / "evaluation.json").read_text())
+    assert (output_dir / "report.md").read_text().startswith(f"# Evaluation: {summary['method']}")
+    assert (output_dir / "plots" / "pareto_front.png").stat().st_size > 1000
+    return summary
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_evaluate_wic_policy_with_orchestrator_point(tmp_path):
+    policy = _save_policy(tmp_path / "policy")
+    Conditioning("wic", OBJECTIVES, [0.0, 0.0], [1.0, 1.0], [-1.0, -1.0], [1.0, 1.0]).save(policy / CONDITIONING_FILE)
+    orchestrator, tokenizer = build_orchestrator(ModelConfig(model="tiny:xlm-roberta"), OBJECTIVES)
+    orchestrator.save_pretrained(tmp_path / "orchestrator")
+    tokenizer.save_pretrained(tmp_path / "orchestrator")
+    config = _config(tmp_path, "wic", policy=str(policy))
+    config.orchestrator.path = str(tmp_path / "orchestrator")
+
+    result = run(config)
+    summary = _read_summary(result.output_dir)
+    points = summary["points"]
+    assert [p["weights"] for p in points] == [[1.0, 0.0], [0.5, 0.5]]
+    rewards = [p["rewards"] for p in points] + [summary["orchestrator"]["rewards"]]
+    assert all(len(r) == 2 and all(math.isfinite(v) for v in r) for r in rewards)
+    assert summary["orchestrator"]["weights"] == pytest.approx([0.5, 0.5], abs=0.5)
+    assert sum(summary["orchestrator"]["weights"]) == pytest.approx(1.0)
+    assert summary["equal_weights"]["rewards"] == points[1]["rewards"]
+    assert summary["hypervolume"] == pytest.approx(hypervolume([p["rewards"] for p in points], [-2.0, -2.0]))
+    assert summary["hypervolume"] > 0
+    assert result.metrics["eval/hypervolume"] == summary["hypervolume"]
+    assert "| orchestrator |" in (result.output_dir / "report.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_evaluate_rewarded_soups(tmp_path):
+    soups = [str(_save_policy(tmp_path / "soup0")), str(_save_policy(tmp_path / "soup1", noise_seed=1))]
+    result = run(_config(tmp_path, "soups", soup_policies=soups))
+    summary = _read_summary(result.output_dir)
+    assert summary["method"] == "soups" and len(summary["points"]) == 2
+    assert all(math.isfinite(v) for p in summary["points"] for v in p["rewards"])

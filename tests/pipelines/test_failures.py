@@ -1,0 +1,182 @@
+"""DESIGN.md "Rules for failure" on the RL pipeline: bad rewards, bad configs, dead actors.
+
+NaN rewards come from ``tests/pipelines/reward_functions.py`` (on the session cluster's worker ``PYTHONPATH``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import pipelines
+from pipelines import rl_stages
+from pro_rl.config import ConfigError
+from pro_rl.training.metrics import read_metrics
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG = REPO_ROOT / "configs" / "tiny" / "pro_morlhf.yaml"
+NAN_HARMLESS = "reward_models.1.model=reward_functions:nan_on_first_row"
+
+
+# --- NaN rewards --------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_nan_reward_is_an_error_naming_the_objective_and_the_count(ray_cluster, rl_overrides, tmp_path):
+    overrides = rl_overrides(tmp_path, NAN_HARMLESS, "algorithm.on_bad_reward=error")
+
+    with pytest.raises(rl_stages.BadRewardError, match=r"objective 'harmless': 1 of 4") as raised:
+        pipelines.run(CONFIG, overrides)
+
+    assert "helpful" not in str(raised.value) and "humor" not in str(raised.value)
+    assert not (tmp_path / "final" / "policy").exists()
+
+
+@pytest.mark.slow
+def test_nan_reward_with_skip_is_counted_and_never_trained_on(ray_cluster, rl_overrides, tmp_path, monkeypatch):
+    overrides = rl_overrides(tmp_path, NAN_HARMLESS, "algorithm.on_bad_reward=skip", steps=2)
+    advantages = []
+    update = rl_stages.update
+
+    def record_advantages(roles, policy_payload, *args, **kwargs):
+        advantages.append(policy_payload["advantages"].clone())
+        return update(roles, policy_payload, *args, **kwargs)
+
+    monkeypatch.setattr(rl_stages, "update", record_advantages)
+
+    result = pipelines.run(CONFIG, overrides)
+
+    # Row 0 is NaN, so its prompt's group (rows 0-1: RLOO compares within a group) gets zero advantage.
+    assert len(advantages) == 2
+    for step_advantages in advantages:
+        assert bool((step_advantages[:2] == 0).all())
+
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [record["step"] for record in records] == [1, 2]
+    for record in records:
+        assert record["reward/skipped"] == 1.0  # one NaN row of 4 per step
+        assert record["reward/harmless/mean"] == 0.5  # the mean over the valid rows only
+        for key in ("loss/policy", "reward/total/mean", "kl/mean", "advantages/std"):
+            assert math.isfinite(record[key]), key
+    assert math.isfinite(result.metrics["loss/policy"])
+
+
+# --- bad configs fail before any actor starts ---------------------------------------------------------------------
+
+@pytest.fixture
+def no_actors(monkeypatch):
+    """Fail the test if the pipeline gets as far as Ray or the actors."""
+    import actors.launch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the pipeline reached Ray before rejecting the config")
+
+    monkeypatch.setattr(rl_stages, "connect_ray", refuse)
+    monkeypatch.setattr(actors.launch, "launch_roles", refuse)
+
+
+@pytest.mark.parametrize("override, key", [
+    ("algorithm.kl_coeff=0.1", "algorithm.kl_coeff"),
+    ("weights.fixed=[0.5,0.4,0.3]", "weights.fixed"),
+    ("weights.fixed=[0.5,0.5]", "weights.fixed"),
+    ("algorithm.steps=many", "algorithm.steps"),
+    ("policy.model=/nonexistent/policy", "policy.model"),
+    ("orchestrator.path=/nonexistent/orchestrator", "orchestrator.path"),
+])
+def test_bad_config_is_a_config_error_naming_the_key(no_actors, rl_overrides, tmp_path, override, key):
+    mode = {"weights.fixed": ["weights.mode=fixed"], "orchestrator.path": ["weights.mode=orchestrator"]}.get(key, [])
+
+    with pytest.raises(ConfigError, match=rf"key '{key}'"):
+        pipelines.run(CONFIG, rl_overrides(tmp_path, *mode, override))
+
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_misspelled_key_in_a_yaml_file_names_the_file_and_the_key(no_actors, tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(f"base: {CONFIG}\nalgorithm:\n  name: rloo\n  stepz: 3\n")
+
+    with pytest.raises(ConfigError, match=rf"{config}.*key 'algorithm.stepz'"):
+        pipelines.run(config)
+
+
+@pytest.mark.slow
+def test_a_reward_function_that_cannot_load_stops_the_run_at_launch(ray_cluster, rl_overrides, tmp_path,
+                                                                    monkeypatch):
+    import ray
+
+    generated = []
+    monkeypatch.setattr(rl_stages, "generate", lambda *args, **kwargs: generated.append(args))
+    overrides = rl_overrides(tmp_path, "reward_models.2.model=pro_rl.data.toy_world:no_such_reward")
+
+    with pytest.raises(ray.exceptions.ActorDiedError, match="module 'pro_rl.data.toy_world' has no function "
+                                                            "'no_such_reward'"):
+        pipelines.run(CONFIG, overrides)
+
+    assert generated == []  # launch waits for every actor, so the loop never started
+    # ... and then releases what it had reserved.
+    assert all(group["state"] == "REMOVED" for group in ray.util.placement_group_table().values())
+
+
+# --- dead stateless actors are restarted and the call retried -----------------------------------------------------
+
+class KillOnCall:
+    """Wraps a stage function: on call ``kill_on`` it kills an actor (Ray restarts it), then runs the stage."""
+
+    def __init__(self, stage, kill_on: int, pick_actor):
+        self.stage, self.kill_on, self.pick_actor = stage, kill_on, pick_actor
+        self.calls = 0
+        self.killed = None
+
+    def __call__(self, *args, **kwargs):
+        import ray
+
+        self.calls += 1
+        if self.calls == self.kill_on:
+            self.killed = self.pick_actor(*args)
+            ray.kill(self.killed, no_restart=False)
+        return self.stage(*args, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_reward_actor_killed_mid_run_is_restarted_and_the_step_completes(ray_cluster, rl_overrides, tmp_path,
+                                                                          monkeypatch):
+    pids = []
+    killer = KillOnCall(rl_stages.score, kill_on=2, pick_actor=lambda reward_actors, *rest: reward_actors["humor"])
+
+    def score_and_record_pid(reward_actors, *args, **kwargs):
+        result = killer(reward_actors, *args, **kwargs)
+        pids.append(ray_cluster.get(reward_actors["humor"].pid.remote()))
+        return result
+
+    monkeypatch.setattr(rl_stages, "score", score_and_record_pid)
+
+    pipelines.run(CONFIG, rl_overrides(tmp_path, steps=3))
+
+    assert killer.killed is not None
+    assert pids[0] != pids[1] == pids[2]  # a new process from step 2 on
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [record["step"] for record in records] == [1, 2, 3]
+    assert all(math.isfinite(record[key]) for record in records for key in ("loss/policy", "reward/total/mean"))
+
+
+@pytest.mark.slow
+def test_a_rollout_actor_killed_mid_run_is_restarted_with_the_current_weights(ray_cluster, rl_overrides, tmp_path,
+                                                                             monkeypatch):
+    versions = []
+    killer = KillOnCall(rl_stages.generate, kill_on=2, pick_actor=lambda roles, *rest: roles.rollouts[0])
+
+    def generate_and_record_version(roles, *args, **kwargs):
+        rollouts = killer(roles, *args, **kwargs)
+        versions.append(ray_cluster.get(roles.rollouts[0].weights_version.remote()))
+        return rollouts
+
+    monkeypatch.setattr(rl_stages, "generate", generate_and_record_version)
+
+    pipelines.run(CONFIG, rl_overrides(tmp_path, steps=3))
+
+    # Step s samples from the policy after s-1 updates; the restarted engine must not fall back to the initial one.
+    assert versions == [0, 1, 2]
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [record["step"] for record in records] == [1, 2, 3]

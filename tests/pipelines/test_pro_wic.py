@@ -1,0 +1,45 @@
+"""PRO-WIC end to end on the toy world: a few SFT steps offline, one online iteration with orchestrator weights."""
+
+import json
+
+import pytest
+
+from pipelines import run
+from pro_rl.data.canonical import read_jsonl
+from pro_rl.training.wic import CONDITIONING_FILE
+
+WEIGHT_TAGS = ("<W1>", "<W2>", "<W3>")
+
+
+def _tag_weights(prompt: str) -> list[float]:
+    """The values after <W1>, <W2>, ... of a conditioned prompt."""
+    return [float(part.split(">", 1)[1].split()[0]) for part in prompt.split("<W")[1:]]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir):
+    result = run("configs/tiny/pro_wic.yaml", [
+        f"run.output_dir={tmp_path}", f"orchestrator.path={tiny_orchestrator_dir}",
+        "wic.offline_steps=2", "wic.online_steps=1", "wic.online_iterations=1", "wic.online_prompts=4",
+        "wic.samples_per_prompt=2", "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8",
+    ])
+    output = result.output_dir
+    conditioning = json.loads((output / "final" / "policy" / CONDITIONING_FILE).read_text())
+    assert conditioning["method"] == "wic" and conditioning["objectives"] == ["helpful", "harmless", "humor"]
+    assert (output / "final" / "policy" / "model.safetensors").is_file()
+
+    offline = read_jsonl(output / "stages" / "offline" / "train.jsonl")
+    assert len(offline) == 1200  # every row of the shipped sft.jsonl
+    for row in offline[:50]:
+        assert all(tag in row["prompt"] for tag in WEIGHT_TAGS)
+        assert sum(_tag_weights(row["prompt"])) == pytest.approx(1.0, abs=0.02)
+
+    metrics = [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in metrics] == [0, 1]
+    assert metrics[0]["wic/rows"] == len(offline)
+    assert 0 <= metrics[0]["wic/label_entropy"] < 1.1  # ≤ log 3
+    online = metrics[1]
+    assert online["wic/online/generated"] == 8 and 1 <= online["wic/online/kept"] <= 8
+    union = read_jsonl(output / "stages" / "online-1" / "train.jsonl")
+    assert len(union) == online["wic/rows"] < len(offline) + 9
