@@ -82,3 +82,14 @@ def test_evaluate_rewarded_soups(tmp_path):
     summary = _read_summary(result.output_dir)
     assert summary["method"] == "soups" and len(summary["points"]) == 2
     assert all(math.isfinite(v) for p in summary["points"] for v in p["rewards"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_evaluate_fixed_policy_is_one_point(tmp_path):
+    result = run(_config(tmp_path, "fixed", policy=str(_save_policy(tmp_path / "policy"))))
+    summary = _read_summary(result.output_dir)
+    assert [(p["label"], p["weights"]) for p in summary["points"]] == [("fixed", None)]
+    assert summary["equal_weights"]["label"] == "fixed"
+    assert all(math.isfinite(v) for v in summary["points"][0]["rewards"])
+    assert "| fixed | — |" in (result.output_dir / "report.md").read_text()

@@ -1,0 +1,81 @@
+"""What the evaluate pipeline writes: the front's plot (``plots/pareto_front.png``), ``report.md`` and
+``evaluation.json``, from the plain-data summary of ``pro_rl.training.evaluation.summarise``.
+
+K = 2: one scatter of the grid's points joined in grid order, each marked with its w1; K >= 3: one panel per pair of
+objectives (pairwise projections). Points on the Pareto front are filled, dominated ones hollow; the orchestrator's
+default-weight point is a star.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+from typing import Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_front(summary: Dict, path: Path) -> Path:
+    objectives: List[str] = summary["objectives"]
+    points = summary["points"]
+    pairs = list(combinations(range(len(objectives)), 2)) or [(0, 0)]
+    figure, axes = plt.subplots(1, len(pairs), figsize=(4.5 * len(pairs), 4), squeeze=False)
+    for axis, (i, j) in zip(axes[0], pairs):
+        xs = [p["rewards"][i] for p in points]
+        ys = [p["rewards"][j] for p in points]
+        if len(objectives) == 2:
+            axis.plot(xs, ys, color="tab:blue", alpha=0.4)
+        for point, x, y in zip(points, xs, ys):
+            axis.scatter([x], [y], color="tab:blue", facecolors="tab:blue" if point["on_front"] else "none")
+            if point["weights"] is not None and len(objectives) == 2:
+                axis.annotate(f"{point['weights'][0]:.1f}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        if summary["orchestrator"]:
+            rewards = summary["orchestrator"]["rewards"]
+            axis.scatter([rewards[i]], [rewards[j]], marker="*", s=140, color="tab:red", label="orchestrator")
+            axis.legend(fontsize=7)
+        axis.set_xlabel(objectives[i])
+        axis.set_ylabel(objectives[j])
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{summary['method']}: mean reward per weight point (HV {summary['hypervolume']:.4g})")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _number(value: float) -> str:
+    """Four decimals, never "-0.0000"."""
+    return f"{round(value, 4) + 0.0:.4f}"
+
+
+def _row(label: str, weights, rewards: List[float], extra: str = "") -> str:
+    weight_text = "—" if weights is None else ", ".join(f"{w:.2f}" for w in weights)
+    cells = [label, weight_text, *(_number(r) for r in [*rewards, sum(rewards) / len(rewards)])]
+    return "| " + " | ".join(cells) + (f" | {extra} |" if extra else " |")
+
+
+def write_report(summary: Dict, output_dir: Path, plot_path: Path) -> Path:
+    objectives = summary["objectives"]
+    header = "| point | weights | " + " | ".join(objectives) + " | mean |"
+    rule = "|" + "---|" * (len(objectives) + 3)
+    lines = [f"# Evaluation: {summary['method']}", "",
+             f"Hypervolume {summary['hypervolume']:.6g} above reference point "
+             f"({', '.join(f'{r:.3g}' for r in summary['reference_point'])}); "
+             f"{sum(p['on_front'] for p in summary['points'])} of {len(summary['points'])} points on the Pareto front.",
+             "", f"![Pareto front]({plot_path.relative_to(output_dir)})", "", "## Equal weights", "",
+             header, rule]
+    for key in ("equal_weights", "orchestrator"):
+        if summary[key]:
+            lines.append(_row(summary[key]["label"], summary[key]["weights"], summary[key]["rewards"]))
+    lines += ["", "## Weight grid (mean raw reward per objective)", "", header + " on front |", rule + "---|"]
+    for point in summary["points"]:
+        lines.append(_row(point["label"], point["weights"], point["rewards"], "yes" if point["on_front"] else "no"))
+    path = output_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    (output_dir / "evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return path

@@ -1,0 +1,46 @@
+"""Rewarded Soups (Ramé et al. 2023): K single-objective RL runs from one initialisation, interpolated at test time.
+
+Reads top to bottom: for each objective k, run ``soups.rl_config`` (e.g. ``configs/tiny/pro_morlhf.yaml``) with
+``weights.mode=fixed`` and the one-hot weight vector e_k into ``<run>/objectives/<name>/``; then evaluate the
+interpolated policies θ(w) = Σ_k w_k θ_k over the weight grid (``evaluate.method: soups``) into ``<run>/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import List
+
+import pipelines
+from pipelines import RunResult
+from pipelines import evaluate
+from pro_rl.config import ConfigError, ProRLConfig, load_config
+from pro_rl.training.run_dir import prepare_run_dir
+
+
+def single_objective_overrides(config: ProRLConfig, index: int, output_dir: Path) -> List[str]:
+    """The overrides of objective ``index``'s run: the user's, then fixed one-hot weights and its own run directory."""
+    one_hot = ",".join("1.0" if k == index else "0.0" for k in range(len(config.objectives)))
+    name = config.objectives[index]
+    return [*config.soups.rl_overrides, "weights.mode=fixed", f"weights.fixed=[{one_hot}]",
+            f"run.output_dir={output_dir / 'objectives' / name}", f"run.name={config.run.name}-{name}"]
+
+
+def check_soups_config(config: ProRLConfig) -> None:
+    if not config.soups.rl_config:
+        raise ConfigError("key 'soups.rl_config': empty; name the RL config to run once per objective")
+    rl_objectives = load_config(config.soups.rl_config, config.soups.rl_overrides).objectives
+    if rl_objectives != config.objectives:
+        raise ConfigError(f"key 'soups.rl_config': its objectives {rl_objectives} differ from {config.objectives}")
+
+
+def run(config: ProRLConfig) -> RunResult:
+    check_soups_config(config)
+    output_dir = prepare_run_dir(config)
+    policies = []
+    for index in range(len(config.objectives)):
+        result = pipelines.run(config.soups.rl_config, single_objective_overrides(config, index, output_dir))
+        policies.append(str(result.output_dir / "final" / "policy"))
+    evaluation = replace(config, pipeline="evaluate",
+                         evaluate=replace(config.evaluate, method="soups", soup_policies=policies))
+    return evaluate.run(evaluation)

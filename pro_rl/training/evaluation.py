@@ -1,0 +1,177 @@
+"""Test-time evaluation over a preference-weight grid (RiC's protocol, PRO §6 Figure 2 and Tables 1–4).
+
+For each weight point w of the grid (``weight_grid``; or ``evaluate.grid``) the policy answers the held-out prompts
+conditioned on w, and the raw (un-normalised) reward scores are averaged per objective: one point of the front.
+How w reaches the policy depends on ``evaluate.method``:
+
+    wic    weight tags appended to the prompt (``wic_prompt``), as PRO-WIC was trained
+    ric    w mapped to target scores with RiC's preference-to-reward mapping (``ric_targets_from_weights``) over the
+           offline z-score range, then score tags (``ric_prompt``)
+    soups  Rewarded Soups: the policy is θ(w) = Σ_k w_k θ_k of the single-objective policies (``interpolate_state_dicts``)
+    fixed  the policy as it is, without tags (e.g. a PRO-MORLHF policy): a single point, labelled "fixed"
+
+When ``orchestrator.path`` is set (and the method is wic or ric), one more point uses the orchestrator's per-prompt
+default weights f(x) — PRO's answer to a user who gives no weights. The grid's points then give the Pareto mask and
+the hypervolume above ``evaluate.reference_point`` (empty: the component-wise minimum of the points minus 1).
+
+Generation uses the ``rollout`` section (RiC evaluates with T 0.7, top-p 0.9, 128 new tokens) and the same seed
+for every point, so that differences between points come from the conditioning, not from the sampling noise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+
+from pro_rl.algorithms import hypervolume, pareto_mask
+from pro_rl.algorithms.interpolation import interpolate_state_dicts
+from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
+from pro_rl.config.loading import ConfigError
+from pro_rl.config.schema import ProRLConfig
+from pro_rl.data.canonical import load_prompts
+from pro_rl.data.conditioning import ric_targets_from_weights
+from pro_rl.data.formats import render_prompt
+from pro_rl.models.builders import load_policy
+from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, default_device
+from pro_rl.rollout.base import SamplingSettings
+from pro_rl.rollout.hf import HFRolloutEngine
+from pro_rl.training.wic import CONDITIONING_FILE, Conditioning, score_matrix
+
+logger = logging.getLogger("pro_rl.training")
+
+METHODS = ("wic", "ric", "soups", "fixed")
+PromptConditioner = Callable[[str, Sequence[float]], str]
+
+
+@dataclass
+class PointResult:
+    """One evaluated point: its label, the weights it was conditioned on (mean weights for the orchestrator point,
+    None for 'fixed') and the mean raw reward per objective."""
+
+    label: str
+    weights: Optional[List[float]]
+    rewards: List[float]
+
+
+def check_evaluate_config(config: ProRLConfig) -> None:
+    """The values of the ``evaluate`` section the types cannot check."""
+    settings, names = config.evaluate, config.objectives
+    if settings.method not in METHODS:
+        raise ConfigError(f"key 'evaluate.method': '{settings.method}' is not one of {', '.join(METHODS)}")
+    if not names:
+        raise ConfigError("key 'reward_models': evaluation needs at least one reward model or function")
+    if not config.data.eval_prompts:
+        raise ConfigError("key 'data.eval_prompts': empty; evaluation generates for held-out prompts")
+    if settings.method == "soups" and len(settings.soup_policies) != len(names):
+        raise ConfigError(f"key 'evaluate.soup_policies': needs one policy per objective {names}, "
+                          f"got {len(settings.soup_policies)}")
+    if settings.reference_point and len(settings.reference_point) != len(names):
+        raise ConfigError(f"key 'evaluate.reference_point': has {len(settings.reference_point)} entries for "
+                          f"{len(names)} objectives")
+    for index, point in enumerate(settings.grid):
+        if len(point) != len(names) or any(w < 0 for w in point) or abs(sum(point) - 1) > 1e-6:
+            raise ConfigError(f"key 'evaluate.grid.{index}': {list(point)} is not a point of the {len(names)}-simplex")
+    if settings.num_prompts < 0 or settings.samples_per_prompt < 1:
+        raise ConfigError("key 'evaluate': num_prompts must be >= 0 and samples_per_prompt >= 1")
+
+
+def evaluation_prompts(config: ProRLConfig) -> List[str]:
+    """The first ``evaluate.num_prompts`` held-out prompts (all when 0), rendered as text."""
+    rows = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)["prompt"]
+    count = config.evaluate.num_prompts or len(rows)
+    return [render_prompt(prompt) for prompt in rows[:count]]
+
+
+def policy_dir(config: ProRLConfig) -> str:
+    return config.evaluate.policy or config.policy.model
+
+
+def prompt_conditioner(config: ProRLConfig) -> PromptConditioner:
+    """(prompt, weights) → the text the policy reads, for ``evaluate.method``."""
+    method = config.evaluate.method
+    if method in ("soups", "fixed"):
+        return lambda prompt, weights: prompt
+    conditioning = Conditioning.load(Path(policy_dir(config)) / CONDITIONING_FILE)
+    if conditioning.method != method:
+        raise ConfigError(f"key 'evaluate.method': '{method}', but the policy was trained with '{conditioning.method}' tags")
+    if conditioning.objectives != config.objectives:
+        raise ConfigError(f"key 'reward_models': objectives {config.objectives} differ from the policy's tag order "
+                          f"{conditioning.objectives}")
+    if method == "wic":
+        return conditioning.prompt
+    return lambda prompt, weights: conditioning.prompt(
+        prompt, ric_targets_from_weights(weights, conditioning.z_min, conditioning.z_max))
+
+
+def build_engine(config: ProRLConfig, source: str) -> HFRolloutEngine:
+    model, tokenizer = load_policy(source, config.policy)
+    return HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
+                           config.policy.max_prompt_length, default_device(config.run.device))
+
+
+def mean_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
+                 conditioned: Sequence[str], samples: int, seed: int) -> List[float]:
+    """(K,) mean raw reward of the responses to ``conditioned``, scored against the raw ``prompts``."""
+    rollouts = engine.generate(conditioned, samples, seed=seed)
+    raw_prompts = [prompt for prompt in prompts for _ in range(samples)]
+    return score_matrix(scorers, raw_prompts, rollouts.responses).mean(dim=0).tolist()
+
+
+def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
+    """Generate and score at every grid point (and the orchestrator's point); see the module docstring."""
+    check_evaluate_config(config)
+    settings, num_objectives = config.evaluate, len(config.objectives)
+    prompts = evaluation_prompts(config)
+    scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
+    condition = prompt_conditioner(config)
+    engine = build_engine(config, settings.soup_policies[0] if settings.method == "soups" else policy_dir(config))
+    soups = [load_policy(path, config.policy)[0].state_dict() for path in settings.soup_policies]
+    grid = [tuple(point) for point in settings.grid] or weight_grid(num_objectives)
+    if settings.method == "fixed":
+        grid = [equal_weights(num_objectives)]
+
+    def point_rewards(weights_per_prompt: Sequence[Sequence[float]]) -> List[float]:
+        conditioned = [condition(prompt, weights) for prompt, weights in zip(prompts, weights_per_prompt)]
+        return mean_rewards(engine, scorers, prompts, conditioned, settings.samples_per_prompt, config.run.seed)
+
+    points: List[PointResult] = []
+    for weights in grid:
+        if soups:
+            engine.load_weights(interpolate_state_dicts(soups, list(weights)))
+        rewards = point_rewards([weights] * len(prompts))
+        label = "fixed" if settings.method == "fixed" else "w=(" + ", ".join(f"{w:.2f}" for w in weights) + ")"
+        points.append(PointResult(label, None if settings.method == "fixed" else list(weights), rewards))
+        logger.info("evaluate %s: %s", label, [round(r, 4) for r in rewards])
+
+    orchestrator_point = None
+    if settings.orchestrator_point and config.orchestrator.path and settings.method in ("wic", "ric"):
+        predictor = OrchestratorPredictor(config.orchestrator.path, config.run.device,
+                                          max_length=config.orchestrator.max_prompt_length)
+        predicted = predictor.predict(prompts)
+        orchestrator_point = PointResult("orchestrator", predicted.mean(dim=0).tolist(),
+                                         point_rewards(predicted.tolist()))
+    return summarise(config, points, orchestrator_point)
+
+
+def summarise(config: ProRLConfig, points: List[PointResult], orchestrator_point: Optional[PointResult]) -> Dict[str, object]:
+    """Pareto mask and hypervolume of the grid points, the equal-weight point, everything as plain data."""
+    matrix = torch.tensor([point.rewards for point in points], dtype=torch.float64)
+    reference = list(config.evaluate.reference_point) or (matrix.min(dim=0).values - 1.0).tolist()
+    on_front = pareto_mask(matrix).tolist()
+    equal = equal_weights(len(config.objectives))
+    equal_point = next((p for p in points if p.weights and all(abs(a - b) < 1e-6 for a, b in zip(p.weights, equal))), None)
+    if config.evaluate.method == "fixed":  # a policy without tags answers every weight vector the same way
+        equal_point = points[0]
+    return {
+        "method": config.evaluate.method,
+        "objectives": list(config.objectives),
+        "points": [{**asdict(point), "on_front": flag} for point, flag in zip(points, on_front)],
+        "orchestrator": asdict(orchestrator_point) if orchestrator_point else None,
+        "equal_weights": asdict(equal_point) if equal_point else None,
+        "reference_point": reference,
+        "hypervolume": hypervolume(matrix, reference),
+    }

@@ -1,0 +1,61 @@
+import math
+
+import pytest
+import torch
+
+from pro_rl.config import ConfigError, load_config
+from pro_rl.training.wic import Conditioning, check_wic_config, conditioned_rows, row_labels, score_matrix
+
+PROMPT = "\n\nHuman: hi\n\nAssistant:"
+
+
+def _conditioning(method: str) -> Conditioning:
+    return Conditioning(method, ["a", "b"], mean=[1.0, 0.0], std=[2.0, 1.0], z_min=[-1.0, -2.0], z_max=[1.0, 2.0])
+
+
+def test_conditioning_normalises_with_saved_stats_and_round_trips(tmp_path):
+    conditioning = _conditioning("wic")
+    assert conditioning.normalise(torch.tensor([[3.0, -1.0]])).tolist() == [[1.0, -1.0]]
+    conditioning.save(tmp_path / "c.json")
+    assert Conditioning.load(tmp_path / "c.json") == conditioning
+    with pytest.raises(FileNotFoundError):
+        Conditioning.load(tmp_path / "missing.json")
+
+
+def test_wic_rows_carry_softmax_weights_of_their_own_rewards():
+    z = torch.tensor([[0.0, 0.1 * math.log(3.0)]])  # tau 0.1 -> softmax([0, log 3]) = (0.25, 0.75)
+    labels = row_labels(_conditioning("wic"), z, tau=0.1)
+    rows = conditioned_rows(_conditioning("wic"), [PROMPT], [" ok"], labels)
+    assert rows == [{"prompt": PROMPT + " <W1> 0.25 <W2> 0.75", "response": " ok"}]
+
+
+def test_ric_rows_carry_their_z_scores():
+    labels = row_labels(_conditioning("ric"), torch.tensor([[-0.31, 1.24]]), tau=0.1)
+    rows = conditioned_rows(_conditioning("ric"), [PROMPT], [" ok"], labels)
+    assert rows[0]["prompt"] == "\n\nHuman: hi <rm1_score> -0.3 <rm2_score> 1.2\n\nAssistant:"
+
+
+class _Scorer:
+    def __init__(self, name, values):
+        self.name, self.values = name, values
+
+    def score(self, prompts, responses):
+        return self.values
+
+
+def test_score_matrix_stacks_objectives_and_names_a_nan_objective():
+    matrix = score_matrix([_Scorer("a", [1.0, 2.0]), _Scorer("b", [3.0, 4.0])], ["p", "q"], ["x", "y"])
+    assert matrix.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    with pytest.raises(ValueError, match="'b': 1 of 2"):
+        score_matrix([_Scorer("a", [1.0, 2.0]), _Scorer("b", [math.nan, 4.0])], ["p", "q"], ["x", "y"])
+
+
+def test_check_wic_config_names_the_key():
+    config = load_config("configs/tiny/ric.yaml")
+    check_wic_config(config)
+    config.wic.conditioning = "weights"
+    with pytest.raises(ConfigError, match="wic.conditioning"):
+        check_wic_config(config)
+    config = load_config("configs/tiny/pro_wic.yaml", ["orchestrator.path=''"])
+    with pytest.raises(ConfigError, match="orchestrator.path"):
+        check_wic_config(config)
