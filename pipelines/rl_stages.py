@@ -246,10 +246,20 @@ def sync_weights(roles, version: int) -> None:
     push_weights(roles.policy, roles.rollouts, version)
 
 
+_DEVICE_IDENTITIES: Dict[str, str] = {}
+
+
+def device_identities(handles: List) -> List[str]:
+    """Each actor's physical device (asked once per actor: a restarted actor keeps its id and its bundle)."""
+    missing = [handle for handle in handles if handle._actor_id.hex() not in _DEVICE_IDENTITIES]
+    for handle, identity in zip(missing, ray.get([handle.device_identity.remote() for handle in missing])):
+        _DEVICE_IDENTITIES[handle._actor_id.hex()] = identity
+    return [_DEVICE_IDENTITIES[handle._actor_id.hex()] for handle in handles]
+
+
 def push_weights(policy, rollout_actors: List, version: int) -> None:
     """CUDA IPC handles to engines on the policy's GPU, a CPU state dict through the object store to the others."""
-    policy_device = ray.get(policy.device_identity.remote())
-    engine_devices = ray.get([actor.device_identity.remote() for actor in rollout_actors])
+    policy_device, *engine_devices = device_identities([policy, *rollout_actors])
     payloads: Dict[str, object] = {}
     calls = []
     for actor, device in zip(rollout_actors, engine_devices):
