@@ -153,7 +153,7 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     _one_of(origin, "algorithm.on_bad_reward", config.algorithm.on_bad_reward, ("error", "skip"))
     _one_of(origin, "orchestrator.kl_direction", config.orchestrator.kl_direction, ("forward", "reverse"))
     _one_of(origin, "rollout.backend", config.rollout.backend, ("hf", "vllm"))
-    if config.run.device == "cuda":
+    if config.run.device == "cuda" and config.pipeline in ("pro_morlhf", "rewarded_soups"):
         roles = ["policy", "reference", "rollout"] + (["critic"] if config.algorithm.name == "ppo" else [])
         for role in roles:
             if getattr(config.resources, role).num_gpus <= 0:
