@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import ray
 import torch
 
-from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser, scalarise
+from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser, scalarise, sum_masked
 from pro_rl.rollout import Rollouts
 from pro_rl.training import rl_advantages
 
@@ -215,9 +215,8 @@ def build_update(config, rollouts: Rollouts, scalarised: torch.Tensor, valid: to
     chosen, rejected = rl_advantages.dpo_pairs(scalarised, n)
     prompt_ok = keep.view(-1, n)[:, 0]
     rejected = torch.where(prompt_ok, rejected, chosen)
-    ref_sequence = (ref_logprobs * mask).sum(dim=1)
-    kl = rl_advantages.rloo_sequence_advantages(scalarised, old_logprobs, ref_logprobs, mask, n, kl_coef,
-                                                algorithm.kl_estimator)[1]
+    ref_sequence = sum_masked(ref_logprobs, mask)
+    kl = rl_advantages.kl_stats(old_logprobs, ref_logprobs, mask, algorithm.kl_estimator)
     pick = lambda index, rows: [rows[i] for i in index.tolist()]  # noqa: E731
     payload = {
         "chosen_prompt_ids": pick(chosen, rollouts.prompt_ids), "chosen_response_ids": pick(chosen, rollouts.response_ids),
