@@ -20,6 +20,7 @@ from actors.orchestrator import OrchestratorActor
 from actors.policy import CriticActor, PolicyActor, ReferenceActor
 from actors.reward import RewardActor
 from actors.rollout import RolloutActor
+from pro_rl.rollout.base import RolloutPlacement
 
 ROLES = ("policy", "reference", "reward", "orchestrator", "rollout", "critic")
 
@@ -33,6 +34,7 @@ class Roles:
     orchestrator: Optional["ray.actor.ActorHandle"] = None
     critic: Optional["ray.actor.ActorHandle"] = None
     placement: Optional[object] = field(default=None, repr=False)
+    rollout_placement: RolloutPlacement = field(default_factory=RolloutPlacement)  # backend, tensor parallel, sleep
 
     def actors(self) -> List["ray.actor.ActorHandle"]:
         return [handle for handle in [self.policy, self.reference, *self.rewards.values(), *self.rollouts,
@@ -100,6 +102,7 @@ def launch_roles(config, policy_path: str, rows_per_update: int, orchestrator_pa
         rollouts=[RolloutActor.options(**options("rollout")).remote(policy_path, config, **share("rollout"))
                   for _ in range(counts["rollout"])],
         placement=group,
+        rollout_placement=RolloutPlacement.from_config(config),
     )
     if orchestrator_path:
         roles.orchestrator = OrchestratorActor.options(**options("orchestrator")).remote(

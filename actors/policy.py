@@ -54,6 +54,7 @@ class PolicyActor(_SequenceModel):
         self.engine = TrainEngine(model, _engine_settings(config, config.policy.learning_rate, rows_per_update),
                                   self.device)
         self.temperature = config.rollout.temperature
+        self.weight_group = None  # the NCCL group of vLLM engines on other GPUs, once the driver forms it
 
     @torch.no_grad()
     def logprobs(self, prompt_ids: IdLists, response_ids: IdLists) -> torch.Tensor:
@@ -98,6 +99,28 @@ class PolicyActor(_SequenceModel):
         if transport == "cuda_ipc":
             return {"transport": transport, "handles": cuda_ipc_handles(state)}
         return {"transport": "host", "state_dict": host_state_dict(state)}
+
+    def weight_group_address(self) -> tuple[str, int]:
+        """Where the NCCL weight group of the vLLM engines on other GPUs meets: this node and a free port."""
+        from pro_rl.rollout.nccl_group import free_port
+
+        return ray.util.get_node_ip_address(), free_port()
+
+    def join_weight_group(self, host: str, port: int, world_size: int) -> None:
+        """Rank 0 of the NCCL weight group; returns once every engine worker has joined."""
+        from pro_rl.rollout.nccl_group import WeightBroadcastGroup
+
+        self.weight_group = WeightBroadcastGroup.create(host, port, 0, world_size, self.device)
+
+    def weight_metadata(self) -> list:
+        """Name, dtype and shape of each tensor the NCCL broadcast sends, in order."""
+        from pro_rl.rollout.nccl_group import tensor_metadata
+
+        return tensor_metadata(self.engine.module.state_dict())
+
+    def broadcast_weights(self) -> int:
+        """Send the weights over the NCCL weight group (the engines receive at the same time)."""
+        return self.weight_group.send(self.engine.module.state_dict())
 
     def save_state(self, directory: str) -> None:
         self.engine.save_state(Path(directory), tag="policy")

@@ -94,9 +94,9 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
         with timer.stage("advantages"):
             policy_payload, critic_payload, advantage_stats = stages.build_update(
                 config, rollouts, scalarised, valid, ref_logprobs, old_logprobs, values, state.kl_controller.value)
-        with timer.stage("update"):
+        with timer.stage("update"):  # vLLM engines on the policy's GPU sleep through it ...
             update_stats = stages.update(roles, policy_payload, critic_payload, seed)
-        with timer.stage("sync"):
+        with timer.stage("sync"):  # ... and wake for the weight copy
             stages.sync_weights(roles, step + 1)
         state.step = step + 1
         state.skipped_samples += int((~valid).sum())

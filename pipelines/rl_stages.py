@@ -17,6 +17,7 @@ import torch
 
 from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser, scalarise, sum_masked
 from pro_rl.rollout import Rollouts
+from pro_rl.rollout.weight_sync import weight_transport
 from pro_rl.training import rl_advantages
 
 logger = logging.getLogger("pro_rl.pipeline")
@@ -97,7 +98,8 @@ def generate(roles, prompts: Sequence[str], num_samples: int, seed: int, version
 
     ``version`` is the policy version the engines must hold (updates so far, as given to ``sync_weights``). An engine
     that Ray restarted came back with the initial weights (version 0): it is re-synced and the batch sampled again,
-    so no sample comes from a stale policy.
+    so no sample comes from a stale policy. vLLM engines are all re-synced, so that a new NCCL weight group forms
+    with every member.
     """
     for _ in range(3):
         rollouts = sample_on_replicas(roles.rollouts, prompts, num_samples, seed)
@@ -107,7 +109,8 @@ def generate(roles, prompts: Sequence[str], num_samples: int, seed: int, version
             return rollouts
         logger.warning("%d rollout engine(s) restarted with stale weights; re-syncing to version %d", len(stale),
                        version)
-        push_weights(roles.policy, stale, version)
+        resync = roles.rollouts if roles.rollout_placement.backend == "vllm" else stale
+        push_weights(roles, resync, version, new_weight_group=True)
     raise RuntimeError(f"rollout engines keep losing their weights (expected version {version}); see the actor logs")
 
 
@@ -231,6 +234,8 @@ def build_update(config, rollouts: Rollouts, scalarised: torch.Tensor, valid: to
 # --- 7. update, 8. sync -------------------------------------------------------------------------------------------
 
 def update(roles, policy_payload: dict, critic_payload: Optional[dict], seed: int) -> Dict[str, float]:
+    """Policy (and critic) update; vLLM engines on the policy's GPU sleep through it (the sync wakes them)."""
+    put_rollout_engines_to_sleep(roles)
     calls = [roles.policy.update.remote(policy_payload, seed)]
     if critic_payload is not None:
         calls.append(roles.critic.update.remote(seed=seed, **critic_payload))
@@ -240,9 +245,15 @@ def update(roles, policy_payload: dict, critic_payload: Optional[dict], seed: in
     return stats
 
 
+def put_rollout_engines_to_sleep(roles) -> None:
+    """vLLM engines in sleep mode release their KV cache and weights, so the update has the GPU's memory."""
+    if roles.rollout_placement.sleep_mode:
+        ray.get([actor.sleep.remote() for actor in roles.rollouts])
+
+
 def sync_weights(roles, version: int) -> None:
-    """Push the policy's weights to every rollout engine (``pro_rl.rollout.weight_sync``)."""
-    push_weights(roles.policy, roles.rollouts, version)
+    """Push the policy's weights to every rollout engine (``pro_rl.rollout.weight_sync``); sleeping engines wake."""
+    push_weights(roles, roles.rollouts, version)
 
 
 _DEVICE_IDENTITIES: Dict[str, str] = {}
@@ -256,17 +267,44 @@ def device_identities(handles: List) -> List[str]:
     return [_DEVICE_IDENTITIES[handle._actor_id.hex()] for handle in handles]
 
 
-def push_weights(policy, rollout_actors: List, version: int) -> None:
-    """CUDA IPC handles to engines on the policy's GPU, a CPU state dict through the object store to the others."""
-    policy_device, *engine_devices = device_identities([policy, *rollout_actors])
-    payloads: Dict[str, object] = {}
-    calls = []
+def push_weights(roles, rollout_actors: List, version: int, new_weight_group: bool = False) -> None:
+    """The policy's weights into ``rollout_actors``, each by its transport (``weight_sync.weight_transport``): CUDA
+    IPC handles on the policy's GPU, a NCCL broadcast to vLLM engines elsewhere, a CPU state dict to other hf
+    engines. All copies run at once; one wait for the lot."""
+    placement = roles.rollout_placement
+    policy_device, *engine_devices = device_identities([roles.policy, *rollout_actors])
+    by_transport: Dict[str, List] = {}
     for actor, device in zip(rollout_actors, engine_devices):
-        transport = "cuda_ipc" if device == policy_device != "cpu" else "host"
-        if transport not in payloads:
-            payloads[transport] = policy.weights_for_sync.remote(transport)
-        calls.append(actor.load_weights.remote(payloads[transport], version))
+        by_transport.setdefault(weight_transport(placement.backend, device, policy_device), []).append(actor)
+    calls = []
+    for transport, actors in by_transport.items():
+        if transport == "nccl":
+            payload = nccl_weight_payload(roles.policy, actors, placement.tensor_parallel_size, new_weight_group)
+            calls.append(roles.policy.broadcast_weights.remote())
+        else:
+            payload = roles.policy.weights_for_sync.remote(transport)
+        calls.extend(actor.load_weights.remote(payload, version) for actor in actors)
     ray.get(calls)
+
+
+_WEIGHT_GROUPS: Dict[str, Tuple[Tuple[str, ...], object]] = {}
+
+
+def nccl_weight_payload(policy, engines: List, tensor_parallel_size: int, new_group: bool):
+    """The engines' ``load_weights`` payload for a NCCL broadcast (an object-store reference to the tensors' names,
+    dtypes and shapes). The group — the policy as rank 0 and every worker of ``engines`` — forms on first use, when
+    its members change, and on ``new_group`` (an engine restarted)."""
+    members = tuple(engine._actor_id.hex() for engine in engines)
+    known = _WEIGHT_GROUPS.get(policy._actor_id.hex())
+    if new_group or known is None or known[0] != members:
+        (host, port), metadata = ray.get([policy.weight_group_address.remote(), policy.weight_metadata.remote()])
+        world_size = 1 + len(engines) * tensor_parallel_size
+        ray.get([policy.join_weight_group.remote(host, port, world_size)]  # every rank joins at once
+                + [engine.join_weight_group.remote(host, port, 1 + index * tensor_parallel_size, world_size)
+                   for index, engine in enumerate(engines)])
+        known = (members, ray.put({"transport": "nccl", "metadata": metadata}))
+        _WEIGHT_GROUPS[policy._actor_id.hex()] = known
+    return known[1]
 
 
 # --- 9. log -------------------------------------------------------------------------------------------------------

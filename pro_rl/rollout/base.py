@@ -24,6 +24,7 @@ class SamplingSettings:
     top_p: float = 0.95  # nucleus sampling; 1.0 keeps every token
     top_k: int = 0  # 0 turns top-k off
     max_new_tokens: int = 128  # generated tokens per response, eos included
+    min_new_tokens: int = 0  # eos is held back until this many tokens (benchmarks set it to max_new_tokens)
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -34,6 +35,9 @@ class SamplingSettings:
             raise ValueError(f"rollout top_k must be >= 0 (0: off), got {self.top_k}")
         if self.max_new_tokens < 1:
             raise ValueError(f"rollout max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError(f"rollout min_new_tokens must be in [0, max_new_tokens={self.max_new_tokens}], "
+                             f"got {self.min_new_tokens}")
 
     @classmethod
     def from_config(cls, rollout_config) -> "SamplingSettings":
@@ -44,6 +48,38 @@ class SamplingSettings:
             top_k=int(rollout_config.top_k),
             max_new_tokens=int(rollout_config.max_new_tokens),
         )
+
+
+@dataclass(frozen=True)
+class RolloutPlacement:
+    """Which backend the rollout engines run and how they share the GPU with the policy (read from the config).
+
+    ``sleep_mode``: vLLM engines in the policy's placement-group bundle (``resources.rollout.colocate_with: policy``,
+    or both roles anchored on the same third role) release their weights and KV cache while the policy updates.
+    """
+
+    backend: str = "hf"
+    tensor_parallel_size: int = 1
+    sleep_mode: bool = False
+
+    @classmethod
+    def from_config(cls, config) -> "RolloutPlacement":
+        resources = config.resources
+        if config.rollout.backend != "vllm":
+            return cls(backend=config.rollout.backend)
+        shares_policy_bundle = (resources.rollout.colocate_with or "rollout") == (resources.policy.colocate_with
+                                                                                  or "policy")
+        return cls(backend="vllm", tensor_parallel_size=int(config.rollout.tensor_parallel_size),
+                   sleep_mode=shares_policy_bundle and resources.rollout.num_gpus > 0)
+
+
+def truncated_prompt_ids(tokenizer, prompt: str, max_prompt_length: int) -> list[int]:
+    """The ids an engine conditions on: the tokenised prompt, cut from the left to ``max_prompt_length`` tokens
+    (the end of a prompt, where the assistant turn starts, is what matters)."""
+    token_ids = list(tokenizer(prompt)["input_ids"])
+    if not token_ids:
+        raise ValueError(f"prompt {prompt!r} tokenises to no tokens")
+    return token_ids[-max_prompt_length:]
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Rollouts with transformers ``generate``: the CPU backend (it also runs on GPU), same interface as vLLM.
 
-Prompts are tokenised one by one, cut from the left to ``max_prompt_length`` tokens (the end of a prompt, where the
-assistant turn starts, is what matters), left-padded into chunks and sampled with ``num_return_sequences = n``
-(a temperature of 0 decodes greedily). A response keeps the tokens up to and including the first eos; everything
-``generate`` put after it is padding.
+Prompts are tokenised one by one, cut from the left to ``max_prompt_length`` tokens (``base.truncated_prompt_ids``,
+shared with the vLLM backend), left-padded into chunks and sampled with ``num_return_sequences = n`` (a temperature
+of 0 decodes greedily). A response keeps the tokens up to and including the first eos; everything ``generate`` put
+after it is padding.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from pro_rl.rollout.base import Rollouts, SamplingSettings
+from pro_rl.rollout.base import Rollouts, SamplingSettings, truncated_prompt_ids
+from pro_rl.rollout.weight_sync import IpcHandles, tensors_from_ipc
 
 
 def cut_at_eos(token_ids: Sequence[int], eos_token_id: int) -> list[int]:
@@ -52,12 +53,11 @@ class HFRolloutEngine:
         """Copy ``state_dict`` (e.g. the trainer's ``module.state_dict()``) into the model; keys must match."""
         self.model.load_state_dict(state_dict, strict=True)
 
-    def prompt_token_ids(self, prompt: str) -> list[int]:
-        """The ids the engine conditions on: the tokenised prompt, left-truncated to ``max_prompt_length``."""
-        token_ids = self.tokenizer(prompt)["input_ids"]
-        if not token_ids:
-            raise ValueError(f"prompt {prompt!r} tokenises to no tokens")
-        return token_ids[-self.max_prompt_length:]
+    def load_weights_from_ipc(self, handles: IpcHandles) -> None:
+        """Copy the trainer's weights from CUDA IPC handles (the trainer shares this GPU), device to device."""
+        with torch.no_grad():
+            self.load_weights(tensors_from_ipc(handles))
+        torch.cuda.synchronize(self.device)
 
     def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None) -> Rollouts:
         """``num_samples`` responses per prompt, the samples of a prompt contiguous; seeded runs repeat exactly."""
@@ -66,7 +66,7 @@ class HFRolloutEngine:
         if seed is not None:
             torch.manual_seed(seed)
         prompts = list(prompts)
-        prompt_ids = [self.prompt_token_ids(prompt) for prompt in prompts]
+        prompt_ids = [truncated_prompt_ids(self.tokenizer, prompt, self.max_prompt_length) for prompt in prompts]
         prompts_per_call = max(1, self.batch_size // num_samples)
         response_ids: list[list[int]] = []
         for start in range(0, len(prompts), prompts_per_call):
@@ -96,6 +96,6 @@ class HFRolloutEngine:
             attention_mask = attention_mask.repeat_interleave(num_samples, dim=0)
         sequences = self.model.generate(
             input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=settings.max_new_tokens,
-            pad_token_id=pad, eos_token_id=eos, **sampling,
+            min_new_tokens=settings.min_new_tokens, pad_token_id=pad, eos_token_id=eos, **sampling,
         )
         return [cut_at_eos(row, eos) for row in sequences[:, width:].tolist()]

@@ -81,3 +81,20 @@ def test_greedy_samples_agree_and_load_weights_changes_them(engine):
     greedy.load_weights(new_weights)
     assert torch.equal(model.transformer.wte.weight, new_weights["transformer.wte.weight"])
     assert greedy.generate(PROMPTS, num_samples=2).response_ids != before.response_ids
+
+
+def test_min_new_tokens_holds_eos_back(engine):
+    eos = engine.tokenizer.eos_token_id
+    eager = copy.deepcopy(engine.model)  # a model that wants to stop at once: +20 on the eos logit
+    eager.lm_head.register_forward_hook(lambda module, inputs, logits: logits.index_add(
+        -1, torch.tensor([eos]), torch.full((*logits.shape[:-1], 1), 20.0)))
+    free = SamplingSettings(temperature=1.0, top_p=1.0, max_new_tokens=6)
+    fixed = SamplingSettings(temperature=1.0, top_p=1.0, max_new_tokens=6, min_new_tokens=6)
+
+    stopped = HFRolloutEngine(eager, engine.tokenizer, free).generate(PROMPTS, num_samples=2, seed=2)
+    held = HFRolloutEngine(eager, engine.tokenizer, fixed).generate(PROMPTS, num_samples=2, seed=2)
+
+    assert stopped.response_ids == [[eos]] * 6
+    assert all(len(ids) == 6 and eos not in ids for ids in held.response_ids)
+    with pytest.raises(ValueError, match="min_new_tokens"):
+        SamplingSettings(max_new_tokens=4, min_new_tokens=5)
