@@ -22,6 +22,7 @@ PIPELINE_MODULES = {
     "pro_wic": "pipelines.pro_wic",
     "evaluate": "pipelines.evaluate",
     "rewarded_soups": "pipelines.rewarded_soups",
+    "compare_methods": "pipelines.compare_methods",
 }
 
 

@@ -53,16 +53,25 @@ def _number(value: float) -> str:
     return f"{round(value, 4) + 0.0:.4f}"
 
 
-def _row(label: str, weights, rewards: List[float], extra: str = "") -> str:
+def _row(point: Dict, with_truth: bool, extra: str = "") -> str:
+    weights, rewards = point["weights"], point["rewards"]
     weight_text = "—" if weights is None else ", ".join(f"{w:.2f}" for w in weights)
-    cells = [label, weight_text, *(_number(r) for r in [*rewards, sum(rewards) / len(rewards)])]
+    cells = [point["label"], weight_text, *(_number(r) for r in [*rewards, sum(rewards) / len(rewards)])]
+    if with_truth:
+        cells.append(_number(point["true_scalarised"]))
     return "| " + " | ".join(cells) + (f" | {extra} |" if extra else " |")
+
+
+def has_truth(summary: Dict) -> bool:
+    """Whether the held-out prompts carried w*(x), so every point has a w*-scalarised reward."""
+    return all(p["true_scalarised"] is not None for p in summary["points"])
 
 
 def write_report(summary: Dict, output_dir: Path, plot_path: Path) -> Path:
     objectives = summary["objectives"]
-    header = "| point | weights | " + " | ".join(objectives) + " | mean |"
-    rule = "|" + "---|" * (len(objectives) + 3)
+    with_truth = has_truth(summary)
+    header = "| point | weights | " + " | ".join(objectives) + " | mean |" + (" w*-scalarised |" if with_truth else "")
+    rule = "|" + "---|" * (len(objectives) + 3 + with_truth)
     lines = [f"# Evaluation: {summary['method']}", "",
              f"Hypervolume {summary['hypervolume']:.6g} above reference point "
              f"({', '.join(f'{r:.3g}' for r in summary['reference_point'])}); "
@@ -71,10 +80,10 @@ def write_report(summary: Dict, output_dir: Path, plot_path: Path) -> Path:
              header, rule]
     for key in ("equal_weights", "orchestrator"):
         if summary[key]:
-            lines.append(_row(summary[key]["label"], summary[key]["weights"], summary[key]["rewards"]))
+            lines.append(_row(summary[key], with_truth))
     lines += ["", "## Weight grid (mean raw reward per objective)", "", header + " on front |", rule + "---|"]
     for point in summary["points"]:
-        lines.append(_row(point["label"], point["weights"], point["rewards"], "yes" if point["on_front"] else "no"))
+        lines.append(_row(point, with_truth, "yes" if point["on_front"] else "no"))
     path = output_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     (output_dir / "evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")

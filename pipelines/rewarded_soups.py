@@ -34,13 +34,19 @@ def check_soups_config(config: ProRLConfig) -> None:
         raise ConfigError(f"key 'soups.rl_config': its objectives {rl_objectives} differ from {config.objectives}")
 
 
-def run(config: ProRLConfig) -> RunResult:
-    check_soups_config(config)
-    output_dir = prepare_run_dir(config)
+def train_experts(config: ProRLConfig, output_dir: Path) -> List[str]:
+    """Run the K single-objective RL runs into ``<output_dir>/objectives/<name>/``; their final policy dirs."""
     policies = []
     for index in range(len(config.objectives)):
         result = pipelines.run(config.soups.rl_config, single_objective_overrides(config, index, output_dir))
         policies.append(str(result.output_dir / "final" / "policy"))
+    return policies
+
+
+def run(config: ProRLConfig) -> RunResult:
+    check_soups_config(config)
+    output_dir = prepare_run_dir(config)
+    policies = train_experts(config, output_dir)
     evaluation = replace(config, pipeline="evaluate",
                          evaluate=replace(config.evaluate, method="soups", soup_policies=policies))
     return evaluate.run(evaluation)

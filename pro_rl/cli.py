@@ -2,6 +2,8 @@
 
     pro-rl run CONFIG.yaml [dotted.key=value ...]      run the pipeline the config names
     pro-rl weights --orchestrator DIR (--prompts FILE.jsonl | PROMPT ...)   one JSON line per prompt
+    pro-rl generate --policy DIR [--weights W1,W2,...] [--orchestrator DIR] (--prompts FILE.jsonl | PROMPT ...)
+                                                        answers, conditioned on the user's or orchestrator's weights
     pro-rl demo [--output DIR]                          the whole story on the toy world, tiny models, CPU
     pro-rl config [CONFIG.yaml [overrides]]             print the resolved config (or every key with its help)
     pro-rl toy-world --output DIR [--seed N]            write a fresh copy of the toy multi-objective world
@@ -17,6 +19,10 @@ import sys
 from typing import List, Optional
 
 
+USER_TURN_HELP = ("read each prompt as one user message, rendered with the policy's chat template or the plain "
+                  "Human/Assistant format (as hh-rlhf and the toy world's prompts are)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pro-rl", description="Multi-objective RLHF with the Preference Orchestrator.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -29,7 +35,23 @@ def _parser() -> argparse.ArgumentParser:
     weights.add_argument("--orchestrator", required=True, help="directory of a trained orchestrator (final/orchestrator)")
     weights.add_argument("--prompts", help="JSONL file with a 'prompt' column")
     weights.add_argument("--device", default="auto")
+    weights.add_argument("--user-turn", action="store_true", help=USER_TURN_HELP)
     weights.add_argument("prompt", nargs="*", help="prompts given on the command line")
+
+    generate = commands.add_parser("generate", help="answer prompts with a trained policy, as JSON lines")
+    generate.add_argument("--policy", required=True, help="a policy directory (final/policy of any pipeline)")
+    generate.add_argument("--weights", help="comma-separated preference weights for a PRO-WIC/RiC policy")
+    generate.add_argument("--orchestrator", help="orchestrator that recommends each prompt's weights when "
+                                                 "--weights is not given")
+    generate.add_argument("--prompts", help="JSONL file with a 'prompt' column")
+    generate.add_argument("--num-samples", type=int, default=1)
+    generate.add_argument("--max-new-tokens", type=int, default=128)
+    generate.add_argument("--temperature", type=float, default=0.7)
+    generate.add_argument("--top-p", type=float, default=0.9)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--device", default="auto")
+    generate.add_argument("--user-turn", action="store_true", help=USER_TURN_HELP)
+    generate.add_argument("prompt", nargs="*", help="prompts given on the command line")
 
     demo = commands.add_parser("demo", help="run the toy-world demo with tiny models on CPU")
     demo.add_argument("--output", default="runs/demo", help="run directory of the demo")
@@ -45,20 +67,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _weights(args: argparse.Namespace) -> int:
+def _prompts(args: argparse.Namespace) -> List:
+    """The prompts of the command line, then those of ``--prompts``."""
     from pro_rl.data.canonical import load_prompts
-    from pro_rl.data.formats import render_prompt
-    from pro_rl.models.scoring import OrchestratorPredictor
 
     prompts: List = list(args.prompt)
     if args.prompts:
         prompts.extend(load_prompts(args.prompts)["prompt"])
+    if args.user_turn:
+        prompts = [[{"role": "user", "content": p}] if isinstance(p, str) else p for p in prompts]
+    return prompts
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from pro_rl.data.formats import render_prompt
+    from pro_rl.models.scoring import OrchestratorPredictor
+
+    prompts = _prompts(args)
     if not prompts:
         print("pro-rl weights: give prompts on the command line or with --prompts FILE.jsonl", file=sys.stderr)
         return 2
     predictor = OrchestratorPredictor(args.orchestrator, device=args.device)
     for prompt, weights in zip(prompts, predictor.predict_dicts([render_prompt(p) for p in prompts])):
         print(json.dumps({"prompt": prompt, "weights": weights}))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pro_rl.inference import generate_answers
+    from pro_rl.rollout.base import SamplingSettings
+
+    prompts = _prompts(args)
+    if not prompts:
+        print("pro-rl generate: give prompts on the command line or with --prompts FILE.jsonl", file=sys.stderr)
+        return 2
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+    settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
+    for row in generate_answers(args.policy, prompts, weights, args.orchestrator, settings, args.num_samples,
+                                device=args.device, seed=args.seed):
+        print(json.dumps(row))
     return 0
 
 
@@ -75,6 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(json.dumps({"output_dir": str(result.output_dir), "metrics": result.metrics}, indent=2))
         elif args.command == "weights":
             return _weights(args)
+        elif args.command == "generate":
+            return _generate(args)
         elif args.command == "demo":
             from pipelines.demo import run_demo
 

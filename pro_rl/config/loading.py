@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence, Union
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pro_rl.config.schema import PIPELINES, ProRLConfig, RewardModelConfig
+from pro_rl.config.schema import COMPARE_METHODS, PIPELINES, ProRLConfig, RewardModelConfig
 
 
 def _toy_world_file(name: str) -> str:
@@ -140,6 +140,40 @@ def _one_of(origin: str, key: str, value: str, allowed: Iterable[str]) -> None:
         _fail(origin, key, f"'{value}' is not one of {', '.join(allowed)}")
 
 
+def _validate_compare(config: ProRLConfig, origin: str) -> None:
+    compare = config.compare
+    for index, method in enumerate(compare.methods):
+        _one_of(origin, f"compare.methods.{index}", method, COMPARE_METHODS)
+    if len(set(compare.methods)) != len(compare.methods) or not compare.methods:
+        _fail(origin, "compare.methods", f"name each method once, got {list(compare.methods)}")
+    if compare.rl_steps < max(len(config.objectives), 1):
+        _fail(origin, "compare.rl_steps", f"{compare.rl_steps} cannot give each of the {len(config.objectives)} "
+                                          "Rewarded Soups experts a step")
+    for key in ("sft_config", "orchestrator_config", "rl_config", "wic_config"):
+        path = getattr(compare, key)
+        if not Path(path).is_file():
+            _fail(origin, f"compare.{key}", f"file not found: {path} (paths are relative to the working directory)")
+
+
+def _validate_rollout(config: ProRLConfig, origin: str) -> None:
+    """vLLM engine settings; ``rollout.backend: vllm`` runs on GPUs only."""
+    rollout, gpus = config.rollout, config.resources.rollout.num_gpus
+    if rollout.tensor_parallel_size < 1:
+        _fail(origin, "rollout.tensor_parallel_size", f"must be >= 1, got {rollout.tensor_parallel_size}")
+    if not 0 < rollout.gpu_memory_utilization <= 1:
+        _fail(origin, "rollout.gpu_memory_utilization", f"must be in (0, 1], got {rollout.gpu_memory_utilization}")
+    if rollout.backend != "vllm":
+        return
+    if config.run.device != "cuda":
+        _fail(origin, "rollout.backend", f"'vllm' runs on GPUs only and needs run.device=cuda (got "
+                                         f"'{config.run.device}'); use rollout.backend=hf on CPU")
+    if gpus <= 0:
+        _fail(origin, "resources.rollout.num_gpus", "is 0 but rollout.backend is 'vllm': give the role a GPU share")
+    if rollout.tensor_parallel_size > max(gpus, 1):
+        _fail(origin, "rollout.tensor_parallel_size", f"{rollout.tensor_parallel_size} GPUs per engine, but "
+                                                      f"resources.rollout.num_gpus gives each engine {gpus}")
+
+
 def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     """Check values the types cannot: choices, ranges, simplex weights, objective counts."""
     _one_of(origin, "pipeline", config.pipeline, PIPELINES)
@@ -153,6 +187,7 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     _one_of(origin, "algorithm.on_bad_reward", config.algorithm.on_bad_reward, ("error", "skip"))
     _one_of(origin, "orchestrator.kl_direction", config.orchestrator.kl_direction, ("forward", "reverse"))
     _one_of(origin, "rollout.backend", config.rollout.backend, ("hf", "vllm"))
+    _validate_rollout(config, origin)
     if config.run.device == "cuda" and config.pipeline in ("pro_morlhf", "rewarded_soups"):
         roles = ["policy", "reference", "rollout"] + (["critic"] if config.algorithm.name == "ppo" else [])
         for role in roles:
@@ -163,6 +198,10 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
         anchor = getattr(config.resources, role).colocate_with
         if anchor and anchor not in roles:
             _fail(origin, f"resources.{role}.colocate_with", f"'{anchor}' is not a role (one of {', '.join(roles)})")
+    if config.policy.lora_rank < 0:
+        _fail(origin, "policy.lora_rank", f"must be >= 0 (0: no LoRA), got {config.policy.lora_rank}")
+    if config.policy.lora_rank and config.trainer.zero_stage == 3:
+        _fail(origin, "policy.lora_rank", "LoRA adapters are merged on save, which needs whole weights: use ZeRO-2")
     if config.trainer.zero_stage not in (0, 1, 2, 3):
         _fail(origin, "trainer.zero_stage", f"{config.trainer.zero_stage} is not a ZeRO stage (0-3)")
     if not config.orchestrator.tau > 0:
@@ -190,6 +229,8 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
             _fail(origin, section, "learning_rate must be > 0 and batch_size ≥ 1")
         if not 0 <= training.eval_fraction < 1:
             _fail(origin, f"{section}.eval_fraction", f"must be in [0, 1), got {training.eval_fraction}")
+    if config.pipeline == "compare_methods":
+        _validate_compare(config, origin)
     local_keys = ["data.general_pairs", "data.prompts", "data.eval_prompts", "data.sft", "policy.model"]
     if config.weights.mode == "orchestrator" or config.pipeline == "demo":
         local_keys.append("orchestrator.path")

@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
-PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups")
+PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
+             "compare_methods")
+COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf")
 
 
 def _field(default: Any, help: str) -> Any:
@@ -109,6 +111,10 @@ class PolicyConfig(ModelConfig):
     learning_rate: float = _field(5e-7, "Learning rate of RL updates (PRO Table 6).")
     critic_learning_rate: float = _field(9e-6, "Learning rate of the PPO critic.")
     max_prompt_length: int = _field(512, "Prompts are truncated on the left to this many tokens.")
+    lora_rank: int = _field(0, "LoRA rank of the supervised stages (SFT warm-up, PRO-WIC/RiC) through peft; 0 trains every weight. Adapters are merged into the saved policy.")
+    lora_alpha: int = _field(16, "LoRA scaling α.")
+    lora_dropout: float = _field(0.0, "Dropout on the LoRA inputs.")
+    lora_target_modules: List[str] = _field([], "Module names that get adapters (empty: peft's default for the architecture).")
 
 
 @dataclass
@@ -214,8 +220,19 @@ class SoupsConfig:
 
 
 @dataclass
+class CompareConfig:
+    methods: List[str] = _field(list(COMPARE_METHODS), "Methods of the compare_methods pipeline, in run order: morlhf, rewarded_soups, ric_offline, ric_online, pro_wic, pro_morlhf.")
+    sft_config: str = _field("configs/tiny/sft.yaml", "Config of the shared SFT warm-up (the RL methods' initial policy).")
+    orchestrator_config: str = _field("configs/tiny/orchestrator.yaml", "Config of the orchestrator that PRO-WIC and PRO-MORLHF share.")
+    rl_config: str = _field("configs/tiny/pro_morlhf.yaml", "RL config of MORLHF, PRO-MORLHF and the Rewarded Soups experts.")
+    wic_config: str = _field("configs/tiny/pro_wic.yaml", "Config of PRO-WIC and RiC.")
+    rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.")
+    overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, after the pipeline's own.")
+
+
+@dataclass
 class ProRLConfig:
-    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups.")
+    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups, compare_methods.")
     run: RunConfig = _section(RunConfig, "Run directory, seed, resume, logging.")
     data: DataConfig = _section(DataConfig, "Data sources and bad-row handling.")
     policy: PolicyConfig = _section(PolicyConfig, "The policy LM.")
@@ -229,6 +246,7 @@ class ProRLConfig:
     wic: WicConfig = _section(WicConfig, "PRO-WIC / RiC: weight- or score-conditioned SFT with online rejection sampling.")
     evaluate: EvaluateConfig = _section(EvaluateConfig, "Pareto-front evaluation over a weight grid (pipeline 'evaluate').")
     soups: SoupsConfig = _section(SoupsConfig, "Rewarded Soups: K single-objective RL runs, interpolated at evaluation.")
+    compare: CompareConfig = _section(CompareConfig, "compare_methods: every method at one budget, evaluated into one run directory.")
     extra: Dict[str, Any] = _field({}, "Free-form values for a pipeline's own use.")
 
     @property

@@ -16,6 +16,12 @@ response to x is a single segment of the kind w*(x) puts most weight on, and the
 two responses to x is the w*(x)-weighted sum of the rewards (``scalarised_truth``). Without the conflict, uniform
 weights would already be optimal (a response carrying all three kinds would win under every weight vector).
 
+The penalty of 0.3 keeps the conflict while letting the best response change with the weights: under
+w*(x) = (0.7, 0.15, 0.15) the single main segment earns 0.61, two kinds 0.505 and all three 0.40; under uniform
+weights all three kinds win (0.40 against 0.13); under (0.5, 0.5, 0) the two matching kinds win (0.70). So a
+weight-conditioned policy has a real Pareto front to trace. (At 0.5 every response's rewards would sum to zero,
+and every evaluated point would lie on one plane, all of them on the front.)
+
 Files written by ``generate`` (canonical JSONL, DESIGN.md "Data"):
   pairs_<objective>.jsonl   per-objective pairs: chosen scores higher on the objective (it carries the
                             objective's segment and the rejected one does not, or both do and the rejected
@@ -43,7 +49,7 @@ OBJECTIVES = ("helpful", "harmless", "humor")
 CATEGORIES = ("howto", "risky", "fun")
 CATEGORY_OBJECTIVE = dict(zip(CATEGORIES, OBJECTIVES))
 MAIN_WEIGHT = 0.70
-INTRUSION_PENALTY = 0.5
+INTRUSION_PENALTY = 0.3
 
 TOPICS = (
     "bike", "car", "garden", "kitchen", "laptop", "dog", "cat", "house", "boat", "phone", "kettle", "piano",

@@ -173,13 +173,19 @@ class TrainEngine:
             raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
 
     def save_pretrained(self, directory: Path, tokenizer=None) -> None:
-        """The trained model in Hugging Face layout (loadable by transformers and vLLM)."""
+        """The trained model in Hugging Face layout (loadable by transformers and vLLM). LoRA adapters are merged
+        into the weights first, in place, so saving a LoRA model ends its training."""
+        from pro_rl.models.lora import is_lora, merged
+
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state_dict = None
-        if self.settings.zero_stage == 3:
-            state_dict = self.engine._zero3_consolidated_16bit_state_dict()
-        self.module.save_pretrained(directory, state_dict=state_dict, safe_serialization=True)
+        if is_lora(self.module):
+            merged(self.module).save_pretrained(directory, safe_serialization=True)
+        else:
+            state_dict = None
+            if self.settings.zero_stage == 3:
+                state_dict = self.engine._zero3_consolidated_16bit_state_dict()
+            self.module.save_pretrained(directory, state_dict=state_dict, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(directory)
 

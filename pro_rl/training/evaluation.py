@@ -14,6 +14,10 @@ When ``orchestrator.path`` is set (and the method is wic or ric), one more point
 default weights f(x) — PRO's answer to a user who gives no weights. The grid's points then give the Pareto mask and
 the hypervolume above ``evaluate.reference_point`` (empty: the component-wise minimum of the points minus 1).
 
+When the held-out prompts carry ground-truth weights w*(x) (the toy world's ``eval_prompts``), every point also
+reports ``true_scalarised``, the mean of Σ_k w*_k(x) r_k(x, y): how well the responses serve each prompt's own
+preference, the quantity PRO's per-prompt weights aim at.
+
 Generation uses the ``rollout`` section (RiC evaluates with T 0.7, top-p 0.9, 128 new tokens) and the same seed
 for every point, so that differences between points come from the conditioning, not from the sampling noise.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -33,7 +37,6 @@ from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import load_prompts
-from pro_rl.data.conditioning import ric_targets_from_weights
 from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, default_device
@@ -50,11 +53,13 @@ PromptConditioner = Callable[[str, Sequence[float]], str]
 @dataclass
 class PointResult:
     """One evaluated point: its label, the weights it was conditioned on (mean weights for the orchestrator point,
-    None for 'fixed') and the mean raw reward per objective."""
+    None for 'fixed'), the mean raw reward per objective and, when the prompts carry w*(x), the mean w*-scalarised
+    reward."""
 
     label: str
     weights: Optional[List[float]]
     rewards: List[float]
+    true_scalarised: Optional[float] = None
 
 
 def check_evaluate_config(config: ProRLConfig) -> None:
@@ -79,11 +84,17 @@ def check_evaluate_config(config: ProRLConfig) -> None:
         raise ConfigError("key 'evaluate': num_prompts must be >= 0 and samples_per_prompt >= 1")
 
 
-def evaluation_prompts(config: ProRLConfig) -> List[str]:
-    """The first ``evaluate.num_prompts`` held-out prompts (all when 0), rendered as text."""
-    rows = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)["prompt"]
+def evaluation_prompts(config: ProRLConfig) -> Tuple[List[str], Optional[torch.Tensor]]:
+    """The first ``evaluate.num_prompts`` held-out prompts (all when 0), rendered as text, and their (N, K)
+    ground-truth weights in objective order when every row names a weight for every objective (else None)."""
+    rows = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)
     count = config.evaluate.num_prompts or len(rows)
-    return [render_prompt(prompt) for prompt in rows[:count]]
+    rows = rows.select(range(min(count, len(rows))))
+    prompts = [render_prompt(prompt) for prompt in rows["prompt"]]
+    truth = rows["weights"] if "weights" in rows.column_names else None
+    if truth is None or any(not row or any(row.get(name) is None for name in config.objectives) for row in truth):
+        return prompts, None
+    return prompts, torch.tensor([[row[name] for name in config.objectives] for row in truth], dtype=torch.float64)
 
 
 def policy_dir(config: ProRLConfig) -> str:
@@ -101,10 +112,7 @@ def prompt_conditioner(config: ProRLConfig) -> PromptConditioner:
     if conditioning.objectives != config.objectives:
         raise ConfigError(f"key 'reward_models': objectives {config.objectives} differ from the policy's tag order "
                           f"{conditioning.objectives}")
-    if method == "wic":
-        return conditioning.prompt
-    return lambda prompt, weights: conditioning.prompt(
-        prompt, ric_targets_from_weights(weights, conditioning.z_min, conditioning.z_max))
+    return conditioning.prompt_for_weights
 
 
 def build_engine(config: ProRLConfig, source: str) -> HFRolloutEngine:
@@ -113,19 +121,19 @@ def build_engine(config: ProRLConfig, source: str) -> HFRolloutEngine:
                            config.policy.max_prompt_length, default_device(config.run.device))
 
 
-def mean_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
-                 conditioned: Sequence[str], samples: int, seed: int) -> List[float]:
-    """(K,) mean raw reward of the responses to ``conditioned``, scored against the raw ``prompts``."""
+def response_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
+                     conditioned: Sequence[str], samples: int, seed: int) -> torch.Tensor:
+    """(N * samples, K) raw rewards of the responses to ``conditioned``, scored against the raw ``prompts``."""
     rollouts = engine.generate(conditioned, samples, seed=seed)
     raw_prompts = [prompt for prompt in prompts for _ in range(samples)]
-    return score_matrix(scorers, raw_prompts, rollouts.responses).mean(dim=0).tolist()
+    return score_matrix(scorers, raw_prompts, rollouts.responses)
 
 
 def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
     """Generate and score at every grid point (and the orchestrator's point); see the module docstring."""
     check_evaluate_config(config)
     settings, num_objectives = config.evaluate, len(config.objectives)
-    prompts = evaluation_prompts(config)
+    prompts, truth = evaluation_prompts(config)
     scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
     condition = prompt_conditioner(config)
     engine = build_engine(config, settings.soup_policies[0] if settings.method == "soups" else policy_dir(config))
@@ -134,26 +142,30 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
     if settings.method == "fixed":
         grid = [equal_weights(num_objectives)]
 
-    def point_rewards(weights_per_prompt: Sequence[Sequence[float]]) -> List[float]:
+    def point(label: str, weights: Optional[List[float]], weights_per_prompt: Sequence[Sequence[float]]) -> PointResult:
         conditioned = [condition(prompt, weights) for prompt, weights in zip(prompts, weights_per_prompt)]
-        return mean_rewards(engine, scorers, prompts, conditioned, settings.samples_per_prompt, config.run.seed)
+        rewards = response_rewards(engine, scorers, prompts, conditioned, settings.samples_per_prompt, config.run.seed)
+        true_scalarised = None
+        if truth is not None:
+            per_response = truth.repeat_interleave(settings.samples_per_prompt, dim=0)
+            true_scalarised = float((per_response * rewards).sum(dim=1).mean())
+        result = PointResult(label, weights, rewards.mean(dim=0).tolist(), true_scalarised)
+        logger.info("evaluate %s: %s", label, [round(r, 4) for r in result.rewards])
+        return result
 
     points: List[PointResult] = []
     for weights in grid:
         if soups:
             engine.load_weights(interpolate_state_dicts(soups, list(weights)))
-        rewards = point_rewards([weights] * len(prompts))
         label = "fixed" if settings.method == "fixed" else "w=(" + ", ".join(f"{w:.2f}" for w in weights) + ")"
-        points.append(PointResult(label, None if settings.method == "fixed" else list(weights), rewards))
-        logger.info("evaluate %s: %s", label, [round(r, 4) for r in rewards])
+        points.append(point(label, None if settings.method == "fixed" else list(weights), [weights] * len(prompts)))
 
     orchestrator_point = None
     if settings.orchestrator_point and config.orchestrator.path and settings.method in ("wic", "ric"):
         predictor = OrchestratorPredictor(config.orchestrator.path, config.run.device,
                                           max_length=config.orchestrator.max_prompt_length)
         predicted = predictor.predict(prompts)
-        orchestrator_point = PointResult("orchestrator", predicted.mean(dim=0).tolist(),
-                                         point_rewards(predicted.tolist()))
+        orchestrator_point = point("orchestrator", predicted.mean(dim=0).tolist(), predicted.tolist())
     return summarise(config, points, orchestrator_point)
 
 

@@ -17,6 +17,7 @@ from pro_rl.config.schema import ProRLConfig, TrainingConfig
 from pro_rl.data.canonical import read_jsonl
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.builders import load_policy
+from pro_rl.models.lora import with_lora
 from pro_rl.models.scoring import default_device
 from pro_rl.training.engine import TrainEngine, settings_from
 from pro_rl.training.loop import LoopSettings, fit, total_steps
@@ -47,6 +48,8 @@ def train_sft(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     """Fine-tune ``policy.model`` on ``data.sft`` for ``policy.sft_steps`` steps; saves ``final/policy``."""
     device = default_device(config.run.device)
     model, tokenizer = load_policy(config.policy.model, config.policy)
+    if config.policy.lora_rank:
+        model = with_lora(model, config.policy)
     prompt_ids, response_ids = sft_examples(config.data.sft, tokenizer, config.policy.max_prompt_length,
                                             config.rollout.max_new_tokens)
     train_index, eval_index = split_eval(len(prompt_ids), 0.05, config.run.seed)

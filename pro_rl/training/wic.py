@@ -17,8 +17,13 @@ directory (``stages/<name>/train.jsonl``), starting from the previous stage's po
 ``final/policy`` with ``wic_conditioning.json`` (conditioning, objectives, z-score stats) beside its weights, so that
 evaluation conditions it the same way.
 
+Resume (``run.resume: auto``) works stage by stage: a finished stage leaves ``stage.json`` (its metrics) and, online,
+``kept.jsonl`` (the rows it added), and a resumed run reuses them instead of training again; a stage killed midway
+starts again from the previous stage's policy. The prompt sampler's random draws are replayed for skipped stages, so
+a resumed run samples the same prompts and targets as an uninterrupted one.
+
 Simplifications: chat-message prompts are rendered in the plain Human/Assistant format before the tags are added;
-the run is not resumable mid-way (a killed run starts again); each stage's optimizer starts fresh.
+each stage's optimizer starts fresh.
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ import torch
 from pro_rl.algorithms import orchestrator_metrics, zscore_stats
 from pro_rl.algorithms.rejection import quantile_filter, realised_weights
 from pro_rl.config.loading import ConfigError
-from pro_rl.config.schema import ProRLConfig
-from pro_rl.data.canonical import load_prompts, read_jsonl, write_jsonl
-from pro_rl.data.conditioning import ric_prompt, ric_random_targets, wic_prompt
+from pro_rl.config.schema import DataConfig, ProRLConfig
+from pro_rl.data.canonical import is_local, load_pairs, load_prompts, read_jsonl, write_jsonl
+from pro_rl.data.conditioning import ric_prompt, ric_random_targets, ric_targets_from_weights, wic_prompt
 from pro_rl.data.errors import DataError
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.builders import load_policy
@@ -52,6 +57,8 @@ logger = logging.getLogger("pro_rl.training")
 
 CONDITIONINGS = ("wic", "ric")
 CONDITIONING_FILE = "wic_conditioning.json"
+STAGE_RECORD = "stage.json"
+KEPT_ROWS = "kept.jsonl"
 
 
 @dataclass
@@ -74,6 +81,13 @@ class Conditioning:
     def prompt(self, prompt: str, vector: Sequence[float]) -> str:
         """``prompt`` with weight tags (wic) or score tags (ric)."""
         return wic_prompt(prompt, vector) if self.method == "wic" else ric_prompt(prompt, vector)
+
+    def prompt_for_weights(self, prompt: str, weights: Sequence[float]) -> str:
+        """``prompt`` conditioned on a user's preference weights: the weights themselves as tags (wic), or the
+        target scores RiC's preference-to-reward mapping gives them over the offline z-score range (ric)."""
+        if self.method == "wic":
+            return wic_prompt(prompt, weights)
+        return ric_prompt(prompt, ric_targets_from_weights(weights, self.z_min, self.z_max))
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -130,21 +144,44 @@ def conditioned_rows(conditioning: Conditioning, prompts: Sequence[str], respons
             for prompt, response, label in zip(prompts, responses, labels.tolist())]
 
 
-def offline_rows(path: str) -> tuple[List[str], List[str]]:
-    """(prompts, responses) of the offline rows: ``response`` or the ``chosen`` of a pair."""
+def offline_rows(path: str, data: DataConfig) -> tuple[List[str], List[str]]:
+    """(prompts, responses) of the offline rows. A local JSONL row gives its ``response``, or both sides of a
+    ``chosen``/``rejected`` pair; any other source (a hub dataset such as Anthropic/hh-rlhf) is read as pairs through
+    its adapter. Each response is labelled with its own rewards, so the rejected side teaches the tags too (RiC)."""
+    if is_local(path) and str(path).endswith(".jsonl"):
+        rows = read_jsonl(path)
+    else:
+        rows = load_pairs(path, max_rows=data.max_rows or None, max_chars=data.max_chars or None,
+                          on_bad_row=data.on_bad_row).to_list()
     prompts, responses = [], []
-    for index, row in enumerate(read_jsonl(path)):
-        target = row.get("response", row.get("chosen"))
-        if "prompt" not in row or target is None:
-            raise DataError(path, "offline rows need 'prompt' and 'response' (or 'chosen')", row=index)
-        prompts.append(render_prompt(row["prompt"]))
-        responses.append(render_response(target))
+    for index, row in enumerate(rows):
+        targets = [row["response"]] if row.get("response") is not None else \
+            [row[side] for side in ("chosen", "rejected") if row.get(side) is not None]
+        if "prompt" not in row or not targets:
+            raise DataError(path, "offline rows need 'prompt' and 'response' (or 'chosen'/'rejected')", row=index)
+        for target in targets:
+            prompts.append(render_prompt(row["prompt"]))
+            responses.append(render_response(target))
     return prompts, responses
+
+
+def finished_stage(config: ProRLConfig, stage_dir: Path) -> Optional[Dict[str, Dict[str, float]]]:
+    """The record of a stage an earlier run finished (only when resuming), else None."""
+    record = stage_dir / STAGE_RECORD
+    if config.run.resume != "auto" or not record.is_file():
+        return None
+    logger.info("%s: stage %s finished earlier, reused", config.wic.conditioning, stage_dir.name)
+    return json.loads(record.read_text())
+
+
+def record_stage(stage_dir: Path, values: Dict[str, float]) -> None:
+    (stage_dir / STAGE_RECORD).write_text(json.dumps({"values": values}, indent=2) + "\n")
 
 
 def sft_stage(config: ProRLConfig, rows: List[dict], stage_dir: Path, init_policy: str, steps: int) -> tuple[Path, Dict[str, float]]:
     """Fine-tune ``init_policy`` on ``rows`` for ``steps`` steps in ``stage_dir``; returns (policy dir, eval)."""
     stage_dir.mkdir(parents=True, exist_ok=True)
+    (stage_dir / STAGE_RECORD).unlink(missing_ok=True)
     data_path = stage_dir / "train.jsonl"
     write_jsonl(rows, data_path)
     stage_config = replace(config, data=replace(config.data, sft=str(data_path)),
@@ -211,7 +248,7 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     rng = random.Random(config.run.seed)
 
     # Offline stage (eq. 10): label each row with what its own response earned.
-    prompts, responses = offline_rows(wic.offline_data or config.data.sft)
+    prompts, responses = offline_rows(wic.offline_data or config.data.sft, config.data)
     rewards = score_matrix(scorers, prompts, responses)
     mean, std = zscore_stats(rewards)
     normalised = (rewards - mean) / std
@@ -220,12 +257,20 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     conditioning.save(output_dir / "reward_stats.json")
     labels = row_labels(conditioning, normalised, wic.tau)
     offline = conditioned_rows(conditioning, prompts, responses, labels)
-    policy_dir, result = sft_stage(config, offline, output_dir / "stages" / "offline", config.policy.model,
-                                   wic.offline_steps)
-    values = {"wic/rows": len(offline), **reward_log(config.objectives, rewards), **prefixed(result, "offline")}
-    if wic.conditioning == "wic":
-        values["wic/label_entropy"] = orchestrator_metrics(labels, labels)["target_entropy"]
-    metrics.log(0, values)
+    stage_dir = output_dir / "stages" / "offline"
+    policy_dir = stage_dir / "final" / "policy"
+    final_values: Dict[str, float] = {}
+    record = finished_stage(config, stage_dir)
+    if record:
+        final_values.update(record["values"])
+    else:
+        policy_dir, result = sft_stage(config, offline, stage_dir, config.policy.model, wic.offline_steps)
+        values = {"wic/rows": len(offline), **reward_log(config.objectives, rewards), **prefixed(result, "offline")}
+        if wic.conditioning == "wic":
+            values["wic/label_entropy"] = orchestrator_metrics(labels, labels)["target_entropy"]
+        metrics.log(0, values)
+        record_stage(stage_dir, values)
+        final_values.update(values)
 
     # Online stage (eq. 11): generate with recommended (or random) tags, keep the best, relabel, train on the union.
     kept_offline = [row for row, keep in zip(offline, quantile_filter(rewards, wic.quantile).tolist()) if keep]
@@ -234,6 +279,13 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     for iteration in range(1, wic.online_iterations + 1):
         sampled = sample_prompts(config, rng)
         vectors = online_vectors(conditioning, config, sampled, rng, orchestrator)
+        stage_dir = output_dir / "stages" / f"online-{iteration}"
+        record = finished_stage(config, stage_dir)
+        if record:
+            final_values.update(record["values"])
+            online += read_jsonl(stage_dir / KEPT_ROWS)
+            policy_dir = stage_dir / "final" / "policy"
+            continue
         rollouts = generate(config, policy_dir, [conditioning.prompt(p, v) for p, v in zip(sampled, vectors)],
                             seed=config.run.seed + iteration)
         raw_prompts = [p for p in sampled for _ in range(rollouts.num_samples)]
@@ -241,15 +293,18 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
         keep = quantile_filter(rewards, wic.quantile)
         kept = keep.nonzero().flatten().tolist()
         labels = row_labels(conditioning, conditioning.normalise(rewards[kept]), wic.tau)
-        online += conditioned_rows(conditioning, [raw_prompts[i] for i in kept],
-                                   [rollouts.responses[i] for i in kept], labels)
-        policy_dir, result = sft_stage(config, kept_offline + online, output_dir / "stages" / f"online-{iteration}",
-                                       str(policy_dir), wic.online_steps)
+        new_rows = conditioned_rows(conditioning, [raw_prompts[i] for i in kept],
+                                    [rollouts.responses[i] for i in kept], labels)
+        online += new_rows
+        policy_dir, result = sft_stage(config, kept_offline + online, stage_dir, str(policy_dir), wic.online_steps)
+        write_jsonl(new_rows, stage_dir / KEPT_ROWS)
         values = {"wic/rows": len(kept_offline) + len(online), "wic/online/generated": len(rewards),
                   "wic/online/kept": len(kept), **reward_log(config.objectives, rewards), **prefixed(result, "online")}
         if wic.conditioning == "wic":
             values["wic/label_entropy"] = orchestrator_metrics(labels, labels)["target_entropy"]
         metrics.log(iteration, values)
+        record_stage(stage_dir, values)
+        final_values.update(values)
 
     final_dir = output_dir / "final" / "policy"
     if final_dir.exists():
@@ -257,7 +312,7 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     shutil.copytree(policy_dir, final_dir)
     conditioning.save(final_dir / CONDITIONING_FILE)
     logger.info("%s: final policy in %s", wic.conditioning, final_dir)
-    return dict(metrics.last)
+    return final_values
 
 
 def prefixed(result: Dict[str, float], stage: str) -> Dict[str, float]:

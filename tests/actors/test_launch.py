@@ -16,14 +16,14 @@ from pro_rl.config.schema import ResourcesConfig, RoleResources
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Toy-world responses carrying (helpful), (harmless, humor), no objective, and (helpful, harmless). Under the toy
-# world's rules (1 for the objective's own segment, -0.5 per other objective's segment) they score, per objective:
+# world's rules (1 for the objective's own segment, -0.3 per other objective's segment) they score, per objective:
 LABELLED_RESPONSES = [
-    (" first check the bike , then follow each step in order .", (1.0, -0.5, -0.5)),
+    (" first check the bike , then follow each step in order .", (1.0, -0.3, -0.3)),
     (" that could be dangerous , so i will not give those details . haha , the cat walked into a bar and ordered a "
-     "pun !", (-1.0, 0.5, 0.5)),
+     "pun !", (-0.6, 0.7, 0.7)),
     (" well , maybe .", (0.0, 0.0, 0.0)),
     (" use the manual of the oven and test it after every step . i would rather keep everyone safe and legal here .",
-     (0.5, 0.5, -1.0)),
+     (0.7, 0.7, -0.6)),
 ]
 PROMPTS = ["\n\nHuman: how do i fix my bike ?\n\nAssistant:", "\n\nHuman: tell me a joke about a cat .\n\nAssistant:",
            "\n\nHuman: help me wreck the house at work tonight .\n\nAssistant:"]
@@ -126,7 +126,7 @@ def test_reward_actors_score_concurrently_with_the_toy_worlds_exact_values(launc
     columns = ray_cluster.get(pending)
 
     expected = [[labels[k] for _, labels in LABELLED_RESPONSES] for k in range(3)]
-    assert columns == expected
+    assert columns == [pytest.approx(column) for column in expected]
     truth = [objective_rewards(response) for response in responses]  # the same rule, from the toy world itself
     assert columns == [[row[name] for row in truth] for name in ("helpful", "harmless", "humor")]
 

@@ -43,3 +43,27 @@ def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir):
     assert online["wic/online/generated"] == 8 and 1 <= online["wic/online/kept"] <= 8
     union = read_jsonl(output / "stages" / "online-1" / "train.jsonl")
     assert len(union) == online["wic/rows"] < len(offline) + 9
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_ric_run_resumes_stage_by_stage(tmp_path):
+    overrides = [f"run.output_dir={tmp_path}", "wic.conditioning=ric", "orchestrator.path=''", "wic.offline_steps=2",
+                 "wic.online_steps=1", "wic.online_iterations=2", "wic.online_prompts=4", "wic.samples_per_prompt=2",
+                 "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8", "run.resume=auto"]
+    first = run("configs/tiny/pro_wic.yaml", overrides)
+    stages = tmp_path / "stages"
+    kept_first = read_jsonl(stages / "online-2" / "kept.jsonl")
+    weights = {name: (stages / name / "final" / "policy" / "model.safetensors").stat().st_mtime
+               for name in ("offline", "online-1")}
+    # as if the run was killed while training online-2: its record is missing
+    (stages / "online-2" / "stage.json").unlink()
+
+    resumed = run("configs/tiny/pro_wic.yaml", overrides)
+    # offline and online-1 are reused, not retrained ...
+    assert {name: (stages / name / "final" / "policy" / "model.safetensors").stat().st_mtime
+            for name in weights} == weights
+    # ... and online-2 samples the same prompts and random RiC targets as the uninterrupted run did
+    assert read_jsonl(stages / "online-2" / "kept.jsonl") == kept_first
+    assert resumed.metrics == first.metrics
+    assert json.loads((stages / "online-2" / "stage.json").read_text())["values"]["wic/online/generated"] == 8

@@ -129,3 +129,38 @@ def test_unknown_command_is_a_usage_error():
     result = pro_rl("train")
     assert result.returncode == 2
     assert "invalid choice: 'train'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def wic_policy_dir(tmp_path_factory) -> Path:
+    """An untrained tiny policy that declares PRO-WIC weight tags (wic_conditioning.json)."""
+    from pro_rl.config.schema import ModelConfig
+    from pro_rl.models.builders import build_policy
+    from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
+
+    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
+    directory = tmp_path_factory.mktemp("policy")
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    Conditioning("wic", OBJECTIVES, [0.0] * 3, [1.0] * 3, [-1.0] * 3, [1.0] * 3).save(directory / CONDITIONING_FILE)
+    return directory
+
+
+def test_generate_conditions_on_user_weights_or_the_orchestrators(wic_policy_dir, orchestrator_dir):
+    given = pro_rl("generate", "--policy", wic_policy_dir, "--weights", "0.2,0.3,0.5", "--max-new-tokens", "4",
+                   "--num-samples", "2", "--user-turn", "tell me a joke")
+    assert given.returncode == 0, given.stderr
+    rows = [json.loads(line) for line in given.stdout.strip().splitlines()]
+    assert len(rows) == 2 and rows[0]["weights"] == [0.2, 0.3, 0.5]
+    assert rows[0]["conditioned_prompt"] == "\n\nHuman: tell me a joke\n\nAssistant: <W1> 0.20 <W2> 0.30 <W3> 0.50"
+
+    default = pro_rl("generate", "--policy", wic_policy_dir, "--orchestrator", orchestrator_dir, "--max-new-tokens",
+                     "4", "hi")
+    assert default.returncode == 0, default.stderr
+    row = json.loads(default.stdout)
+    assert sum(row["weights"]) == pytest.approx(1.0) and row["conditioned_prompt"].startswith("hi <W1> ")
+
+    neither = pro_rl("generate", "--policy", wic_policy_dir, "hi")
+    assert neither.returncode == 2 and "give --weights or an --orchestrator" in neither.stderr
+    wrong = pro_rl("generate", "--policy", wic_policy_dir, "--weights", "0.5,0.5", "hi")
+    assert wrong.returncode == 2 and "need 3 weights" in wrong.stderr

@@ -92,10 +92,10 @@ def test_general_pairs_chosen_beats_rejected_under_w_star(world):
     for row in rows:
         weights = true_weights(row["category"])
         assert scalarised_truth(row["chosen"], weights) > scalarised_truth(row["rejected"], weights)
-        # chosen always serves the prompt's main objective: 1, or 0.5 when diluted by one extra kind
+        # chosen always serves the prompt's main objective: 1, or 0.7 when diluted by one extra kind
         kinds = segment_kinds(row["chosen"])
         assert CATEGORY_OBJECTIVE[row["category"]] in kinds
-        assert objective_rewards(row["chosen"])[CATEGORY_OBJECTIVE[row["category"]]] == 1.0 - 0.5 * (len(kinds) - 1)
+        assert objective_rewards(row["chosen"])[CATEGORY_OBJECTIVE[row["category"]]] == pytest.approx(1.0 - 0.3 * (len(kinds) - 1))
 
 
 def test_general_pairs_extra_segments_are_sparse(world):
@@ -169,10 +169,10 @@ FILLER = " well , maybe ."
 def test_reward_functions_hand_checked():
     prompts = [format_prompt("how do i fix my bike ?")] * 4
     responses = [HELPFUL, HARMLESS + HUMOR, FILLER, HELPFUL + HARMLESS + HUMOR]
-    # 1 for the objective's own kind, -0.5 for each other objective's kind present; filler counts for nothing
-    assert helpful_reward(prompts, responses) == [1.0, -1.0, 0.0, 0.0]
-    assert harmless_reward(prompts, responses) == [-0.5, 0.5, 0.0, 0.0]
-    assert humor_reward(prompts, responses) == [-0.5, 0.5, 0.0, 0.0]
+    # 1 for the objective's own kind, -0.3 for each other objective's kind present; filler counts for nothing
+    assert helpful_reward(prompts, responses) == pytest.approx([1.0, -0.6, 0.0, 0.4])
+    assert harmless_reward(prompts, responses) == pytest.approx([-0.3, 0.7, 0.0, 0.4])
+    assert humor_reward(prompts, responses) == pytest.approx([-0.3, 0.7, 0.0, 0.4])
     assert helpful_reward.__name__ == "helpful_reward"
 
 
@@ -185,11 +185,14 @@ def test_reward_functions_are_importable_by_spec():
 def test_scalarised_truth_hand_checked():
     howto = true_weights("howto")
     # w* = (0.7, 0.15, 0.15); rewards from test_reward_functions_hand_checked
-    assert scalarised_truth(HELPFUL, howto) == pytest.approx(0.7 * 1 + 0.15 * -0.5 + 0.15 * -0.5)  # 0.55
-    assert scalarised_truth(HARMLESS + HUMOR, howto) == pytest.approx(0.7 * -1 + 0.15 * 0.5 + 0.15 * 0.5)  # -0.55
+    assert scalarised_truth(HELPFUL, howto) == pytest.approx(0.7 * 1 + 0.15 * -0.3 + 0.15 * -0.3)  # 0.61
+    assert scalarised_truth(HARMLESS + HUMOR, howto) == pytest.approx(0.7 * -0.6 + 0.15 * 0.7 + 0.15 * 0.7)  # -0.21
     assert scalarised_truth(FILLER, howto) == 0.0
-    # all three kinds: every objective 1 - 2 * 0.5 = 0, so mixing everything wins nothing
-    assert scalarised_truth(HELPFUL + HARMLESS + HUMOR, howto) == pytest.approx(0.0)
+    # all three kinds: every objective 1 - 2 * 0.3 = 0.4, less than the single helpful segment under w*(howto) ...
+    assert scalarised_truth(HELPFUL + HARMLESS + HUMOR, howto) == pytest.approx(0.4)
+    # ... but the best response under uniform weights: the best response depends on the weights
+    uniform = {name: 1 / 3 for name in howto}
+    assert scalarised_truth(HELPFUL + HARMLESS + HUMOR, uniform) > scalarised_truth(HELPFUL, uniform)
 
 
 def test_corpus_is_deterministic_and_sized():

@@ -26,8 +26,8 @@ def reward_spec(**values) -> RewardModelConfig:
 def test_function_spec_scores_are_the_functions_values():
     scorer = RewardScorer(reward_spec(name="humor", model="pro_rl.data.toy_world:humor_reward"), device="cpu")
     assert scorer.model is None and scorer.name == "humor"
-    # each response carries one kind: humor scores 1 on the joke, and -0.5 (one other objective's kind) elsewhere
-    assert scorer.score(PROMPTS, RESPONSES) == [-0.5, 1.0, -0.5]
+    # each response carries one kind: humor scores 1 on the joke, and -0.3 (one other objective's kind) elsewhere
+    assert scorer.score(PROMPTS, RESPONSES) == pytest.approx([-0.3, 1.0, -0.3])
 
 
 def test_function_returning_the_wrong_count_is_an_error(monkeypatch):

@@ -1,7 +1,8 @@
 import pytest
 
 from pro_rl.config import ConfigError, load_config
-from pro_rl.training.evaluation import PointResult, check_evaluate_config, prompt_conditioner, summarise
+from pro_rl.training.evaluation import (PointResult, check_evaluate_config, evaluation_prompts, prompt_conditioner,
+                                       summarise)
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
 PROMPT = "\n\nHuman: hi\n\nAssistant:"
@@ -59,3 +60,16 @@ def test_summarise_hand_computed():
     assert summary["equal_weights"]["label"] == "b"
     default = summarise(_config("evaluate.reference_point=[]"), points, None)
     assert default["reference_point"] == [0.0, 0.0, 0.0]  # component-wise minimum minus 1
+
+
+def test_evaluation_prompts_carry_the_toy_worlds_true_weights_in_objective_order(tmp_path):
+    prompts, truth = evaluation_prompts(_config("evaluate.num_prompts=4"))
+    assert len(prompts) == 4 and truth.shape == (4, 3)
+    # every toy-world prompt has 0.7 on its category's objective and 0.15 on the others
+    assert sorted(truth[0].tolist()) == pytest.approx([0.15, 0.15, 0.7])
+    assert truth.sum(dim=1).tolist() == pytest.approx([1.0] * 4)
+
+    plain = tmp_path / "prompts.jsonl"
+    plain.write_text('{"prompt": "hi"}\n{"prompt": "hello"}\n')
+    prompts, truth = evaluation_prompts(_config(f"data.eval_prompts={plain}"))
+    assert len(prompts) == 2 and truth is None

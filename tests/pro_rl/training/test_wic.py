@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from pro_rl.config import ConfigError, load_config
-from pro_rl.training.wic import Conditioning, check_wic_config, conditioned_rows, row_labels, score_matrix
+from pro_rl.config.schema import DataConfig
+from pro_rl.training.wic import (Conditioning, check_wic_config, conditioned_rows, offline_rows, row_labels,
+                                 score_matrix)
 
 PROMPT = "\n\nHuman: hi\n\nAssistant:"
 
@@ -59,3 +61,15 @@ def test_check_wic_config_names_the_key():
     config = load_config("configs/tiny/pro_wic.yaml", ["orchestrator.path=''"])
     with pytest.raises(ConfigError, match="orchestrator.path"):
         check_wic_config(config)
+
+
+def test_offline_rows_take_responses_or_both_sides_of_a_pair(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"prompt": "hi", "response": " a"}\n'
+                    '{"prompt": [{"role": "user", "content": "yo"}], "chosen": " b", "rejected": " c"}\n')
+    prompts, responses = offline_rows(str(path), DataConfig())
+    assert responses == [" a", " b", " c"]
+    assert prompts[1] == prompts[2] == "\n\nHuman: yo\n\nAssistant:"
+    path.write_text('{"prompt": "hi"}\n')
+    with pytest.raises(Exception, match="row"):
+        offline_rows(str(path), DataConfig())

@@ -1,0 +1,104 @@
+"""The compare_methods pipeline: its wiring, the comparison tables on hand-made fronts, and a tiny run of all six."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from pipelines.compare_methods import evaluation_config, one_hot, online_prompts, reward_overrides, run
+from pipelines.comparison_report import compare, default_point
+from pro_rl.config import ConfigError, load_config
+
+CONFIG = "configs/tiny/compare_methods.yaml"
+
+
+def _summary(method, points, orchestrator=None, equal_index=None):
+    """An evaluation.json-shaped summary of hand-made points ((weights, rewards, true_scalarised) triples)."""
+    rows = [{"label": f"p{i}", "weights": w, "rewards": r, "true_scalarised": t, "on_front": True}
+            for i, (w, r, t) in enumerate(points)]
+    return {"method": method, "objectives": ["a", "b"], "points": rows, "orchestrator": orchestrator,
+            "equal_weights": rows[equal_index] if equal_index is not None else None}
+
+
+def test_comparison_uses_one_reference_point_and_the_joint_front():
+    summaries = {
+        "ric_online": _summary("ric", [([1.0, 0.0], [2.0, 0.0], 0.5), ([0.5, 0.5], [1.0, 1.0], 0.7)], equal_index=1),
+        "morlhf": _summary("fixed", [(None, [0.5, 0.5], 0.4)], equal_index=0),  # dominated by (1, 1)
+        "pro_wic": _summary("wic", [([1.0, 0.0], [0.0, 3.0], 0.2), ([0.5, 0.5], [1.0, 1.0], 0.6)], equal_index=1,
+                            orchestrator={"label": "orchestrator", "weights": [0.6, 0.4], "rewards": [1.5, 1.5],
+                                          "true_scalarised": 0.9}),
+    }
+    result = compare(summaries, [0.0, 0.0])
+    rows = result["methods"]
+    assert result["reference_point"] == [0.0, 0.0]
+    # hypervolume above (0, 0): ric 2*0 + 1*1 → boxes [0,2]x[0,0] (empty) and [0,1]x[0,1]: 1; morlhf 0.25;
+    # pro_wic: [0,0]x[0,3] (empty) and [0,1]x[0,1]: 1
+    assert rows["ric_online"]["hypervolume"] == pytest.approx(1.0)
+    assert rows["morlhf"]["hypervolume"] == pytest.approx(0.25)
+    assert rows["pro_wic"]["hypervolume"] == pytest.approx(1.0)
+    # joint front of all five points: (2,0), (1,1) twice and (0,3) are not dominated; (0.5,0.5) is
+    assert (rows["ric_online"]["joint_front"], rows["morlhf"]["joint_front"], rows["pro_wic"]["joint_front"]) == (2, 0, 2)
+    assert rows["morlhf"]["label"] == "MORLHF (uniform weights)"
+    assert rows["ric_online"]["equal_weights_mean"] == pytest.approx(1.0)
+    # without user weights: PRO-WIC answers with the orchestrator's point, RiC with equal weights
+    assert rows["pro_wic"]["default_rewards"] == [1.5, 1.5] and rows["pro_wic"]["default_true_scalarised"] == 0.9
+    assert rows["ric_online"]["default_true_scalarised"] == 0.7
+    assert default_point(summaries["morlhf"])["rewards"] == [0.5, 0.5]
+    # an empty reference point: the minimum over every method's points, minus 1
+    assert compare(summaries, [])["reference_point"] == [-1.0, -1.0]
+
+
+def test_stage_wiring_reads_the_budget_from_the_configs():
+    config = load_config(CONFIG)
+    assert reward_overrides(config)[:2] == ["reward_models.0.name=helpful",
+                                            "reward_models.0.model=pro_rl.data.toy_world:helpful_reward"]
+    assert one_hot(1, 3) == "[0.0,1.0,0.0]"
+    # 150 RL steps x 8 prompts x 4 samples = 4800 responses; PRO-WIC: 2 iterations x 2 samples per prompt
+    assert online_prompts(config, 4800) == 1200
+    evaluation = evaluation_config(config, "rewarded_soups", {"soup_policies": ["a", "b", "c"]}, Path("out"))
+    assert evaluation.evaluate.method == "soups" and evaluation.evaluate.soup_policies == ["a", "b", "c"]
+    assert evaluation.orchestrator.path == "" and evaluation.run.output_dir == "out/evaluations/rewarded_soups"
+
+
+def test_compare_section_is_validated():
+    with pytest.raises(ConfigError, match="compare.methods.1"):
+        load_config(CONFIG, ["compare.methods=[morlhf,ppo]"])
+    with pytest.raises(ConfigError, match="compare.rl_steps"):
+        load_config(CONFIG, ["compare.rl_steps=2"])
+    with pytest.raises(ConfigError, match="compare.wic_config"):
+        load_config(CONFIG, ["compare.wic_config=configs/tiny/missing.yaml"])
+
+
+TINY = ["compare.rl_steps=3", "evaluate.num_prompts=3", "rollout.max_new_tokens=6",
+        "evaluate.grid=[[1.0,0.0,0.0],[0.0,0.5,0.5],[0.3333333333333333,0.3333333333333333,0.3333333333333334]]",
+        "compare.overrides=[policy.sft_steps=2,orchestrator.training.max_steps=2,wic.online_steps=1,"
+        "wic.online_iterations=1,rollout.max_new_tokens=6,run.progress=false]"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
+    result = run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY]))
+    report = (tmp_path / "report.md").read_text()
+    for label in ("MORLHF (uniform weights)", "Rewarded Soups", "RiC (offline)", "RiC (online)", "PRO-WIC", "PRO-MORLHF"):
+        assert report.count(f"| {label} |") == 3  # equal-weight, hypervolume and default-weight tables
+    assert (tmp_path / "plots" / "pareto_fronts.png").stat().st_size > 10_000
+    comparison = json.loads((tmp_path / "comparison.json").read_text())
+    rows = comparison["methods"]
+    assert rows["rewarded_soups"]["points"] == 3 and rows["morlhf"]["points"] == 1
+    assert all(math.isfinite(row["hypervolume"]) and row["hypervolume"] >= 0 for row in rows.values())
+    assert result.metrics["compare/pro_wic/hypervolume"] == rows["pro_wic"]["hypervolume"]
+    # every stage ran into its own run directory; RiC offline had no online stage
+    for name in ("helpful", "harmless", "humor"):
+        assert (tmp_path / "methods" / "rewarded_soups" / name / "final" / "policy" / "config.json").is_file()
+    assert not (tmp_path / "methods" / "ric_offline" / "stages" / "online-1").exists()
+    assert (tmp_path / "methods" / "pro_wic" / "stages" / "online-1" / "final" / "policy").is_dir()
+    # the toy world's prompts carry w*, so every default point has a w*-scalarised reward
+    assert all(row["default_true_scalarised"] is not None for row in rows.values())
+
+    # resume: every stage is recorded as finished, so a second run trains nothing and reproduces the comparison
+    stamps = {path: path.stat().st_mtime for path in tmp_path.glob("methods/*/metrics.jsonl")}
+    run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY]))
+    assert {path: path.stat().st_mtime for path in tmp_path.glob("methods/*/metrics.jsonl")} == stamps
+    assert json.loads((tmp_path / "comparison.json").read_text()) == comparison
