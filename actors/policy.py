@@ -72,9 +72,9 @@ class PolicyActor(_SequenceModel):
         common = dict(micro_batch_size=self.config.trainer.micro_batch_size, mini_batch_size=algorithm.mini_batch_size,
                       temperature=self.temperature, seed=seed)
         if algorithm.name == "online_dpo":
-            chosen = self._batch(payload["chosen_prompt_ids"], payload["chosen_response_ids"])
-            rejected = self._batch(payload["rejected_prompt_ids"], payload["rejected_response_ids"])
-            return rl_update.dpo_update(self.engine, chosen, rejected, payload["ref_chosen_logps"].to(self.device),
+            pairs = self._batch(payload["chosen_prompt_ids"] + payload["rejected_prompt_ids"],
+                                payload["chosen_response_ids"] + payload["rejected_response_ids"])
+            return rl_update.dpo_update(self.engine, pairs, payload["ref_chosen_logps"].to(self.device),
                                         payload["ref_rejected_logps"].to(self.device), algorithm.dpo_beta,
                                         algorithm.dpo_loss, epochs=1, **common)
         batch = self._batch(payload["prompt_ids"], payload["response_ids"])

@@ -81,14 +81,20 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
         seed = config.run.seed * 1_000_003 + step
         indices = batch_indices(len(prompts), algorithm.prompt_batch_size, step, config.run.seed)
         batch = [prompts[i] for i in indices]
+        # Stages overlap where their inputs allow: the orchestrator answers while the engines generate, and the
+        # reference (and old-policy, critic) passes run while the reward models score; each stage's time is the wait
+        # for its results.
         with timer.stage("weights"):
-            weights = stages.prompt_weights(config, roles.orchestrator, batch)
+            pending_weights = stages.submit_prompt_weights(config, roles.orchestrator, batch)
         with timer.stage("generate"):
             rollouts = stages.generate(roles, batch, n, seed, version=step)
+        with timer.stage("weights"):
+            weights = stages.collect_prompt_weights(config, pending_weights, len(batch))
         with timer.stage("score"):
+            pending_reference = stages.submit_reference(roles, rollouts, with_old=algorithm.name != "online_dpo")
             reward_matrix, valid = stages.score(roles.rewards, rollouts, algorithm.on_bad_reward)
         with timer.stage("reference"):
-            ref_logprobs, old_logprobs, values = stages.reference_and_old(roles, rollouts)
+            ref_logprobs, old_logprobs, values = stages.collect_reference(pending_reference)
         with timer.stage("scalarise"):
             scalarised = stages.scalarise_rewards(config, reward_matrix, weights, valid, state.normaliser)
         with timer.stage("advantages"):
@@ -100,7 +106,8 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
             stages.sync_weights(roles, step + 1)
         state.step = step + 1
         state.skipped_samples += int((~valid).sum())
-        state.kl_controller.update(advantage_stats["kl/mean"], len(rollouts))
+        kl_mean = advantage_stats.get("kl/mean", update_stats.get("kl/mean"))  # online DPO: from its update
+        state.kl_controller.update(kl_mean, len(rollouts))
         with timer.stage("log"):
             values_to_log = {**stages.step_metrics(objectives, reward_matrix, valid, weights, scalarised, rollouts),
                              **advantage_stats, **update_stats, "kl/coef": state.kl_controller.value,
@@ -109,7 +116,7 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
             metrics.log(state.step, {**values_to_log, **timer.metrics()})
         if config.run.checkpoint_every and state.step % config.run.checkpoint_every == 0:
             save_checkpoint(config, roles, state, checkpoints)
-        bar.set_postfix(reward=f"{values_to_log['reward/total/mean']:.3f}", kl=f"{advantage_stats['kl/mean']:.3f}")
+        bar.set_postfix(reward=f"{values_to_log['reward/total/mean']:.3f}", kl=f"{kl_mean:.3f}")
         bar.update(1)
     bar.close()
     final = ray.get(roles.policy.save_pretrained.remote(str(output_dir / "final" / "policy")))

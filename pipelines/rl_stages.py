@@ -81,14 +81,25 @@ class LoopState:
 
 def prompt_weights(config, orchestrator, prompts: Sequence[str]) -> torch.Tensor:
     """(B, K) weights per prompt: the orchestrator's f(x) (PRO), or one fixed / uniform vector (MORLHF, eq. 5)."""
+    return collect_prompt_weights(config, submit_prompt_weights(config, orchestrator, prompts), len(prompts))
+
+
+def submit_prompt_weights(config, orchestrator, prompts: Sequence[str]):
+    """The orchestrator's call for ``prompts``, under way (None when the weights do not come from it); the loop
+    collects it after generation, which it overlaps."""
+    return orchestrator.weights.remote(list(prompts)) if config.weights.mode == "orchestrator" else None
+
+
+def collect_prompt_weights(config, pending, num_prompts: int) -> torch.Tensor:
+    """(B, K) weights: the orchestrator's answer to ``submit_prompt_weights``, or the fixed / uniform vector."""
     k = len(config.reward_models)
-    if config.weights.mode == "orchestrator":
-        weights = ray.get(orchestrator.weights.remote(list(prompts))).float()
-        if weights.shape != (len(prompts), k):
-            raise ValueError(f"orchestrator returned weights of shape {tuple(weights.shape)}, expected ({len(prompts)}, {k})")
+    if pending is not None:
+        weights = ray.get(pending).float()
+        if weights.shape != (num_prompts, k):
+            raise ValueError(f"orchestrator returned weights of shape {tuple(weights.shape)}, expected ({num_prompts}, {k})")
         return weights
     vector = torch.full((k,), 1.0 / k) if config.weights.mode == "uniform" else torch.tensor(config.weights.fixed)
-    return vector.float().expand(len(prompts), k).clone()
+    return vector.float().expand(num_prompts, k).clone()
 
 
 # --- 2. generate --------------------------------------------------------------------------------------------------
@@ -99,11 +110,14 @@ def generate(roles, prompts: Sequence[str], num_samples: int, seed: int, version
     ``version`` is the policy version the engines must hold (updates so far, as given to ``sync_weights``). An engine
     that Ray restarted came back with the initial weights (version 0): it is re-synced and the batch sampled again,
     so no sample comes from a stale policy. vLLM engines are all re-synced, so that a new NCCL weight group forms
-    with every member.
+    with every member. The version query rides in the same round trip as the generation: an actor runs one caller's
+    calls in order, so it reports the weights it generated with.
     """
     for _ in range(3):
-        rollouts = sample_on_replicas(roles.rollouts, prompts, num_samples, seed)
-        held = ray.get([actor.weights_version.remote() for actor in roles.rollouts])
+        pending = submit_to_replicas(roles.rollouts, prompts, num_samples, seed)
+        held = [actor.weights_version.remote() for actor in roles.rollouts]
+        parts, held = ray.get(pending), ray.get(held)
+        rollouts = assemble_replicas(parts, len(roles.rollouts), len(prompts), num_samples)
         stale = [actor for actor, actor_version in zip(roles.rollouts, held) if actor_version != version]
         if not stale:
             return rollouts
@@ -114,14 +128,19 @@ def generate(roles, prompts: Sequence[str], num_samples: int, seed: int, version
     raise RuntimeError(f"rollout engines keep losing their weights (expected version {version}); see the actor logs")
 
 
-def sample_on_replicas(rollout_actors: List, prompts: Sequence[str], num_samples: int, seed: int) -> Rollouts:
-    """The prompts dealt round-robin to the replicas (replica i seeded ``seed + i``), reassembled in prompt order."""
+def submit_to_replicas(rollout_actors: List, prompts: Sequence[str], num_samples: int, seed: int) -> List:
+    """The prompts dealt round-robin to the replicas (replica i seeded ``seed + i``); one pending call per replica
+    that got prompts."""
     chunks = [list(prompts[i::len(rollout_actors)]) for i in range(len(rollout_actors))]
-    parts = ray.get([actor.generate.remote(chunk, num_samples, seed + index)
-                     for index, (actor, chunk) in enumerate(zip(rollout_actors, chunks)) if chunk])
+    return [actor.generate.remote(chunk, num_samples, seed + index)
+            for index, (actor, chunk) in enumerate(zip(rollout_actors, chunks)) if chunk]
+
+
+def assemble_replicas(parts: List[Rollouts], num_replicas: int, num_prompts: int, num_samples: int) -> Rollouts:
+    """The replicas' rollouts back in prompt order (undoing ``submit_to_replicas``'s round-robin deal)."""
     if len(parts) == 1:
         return parts[0]
-    order = [(i % len(rollout_actors), i // len(rollout_actors)) for i in range(len(prompts))]
+    order = [(i % num_replicas, i // num_replicas) for i in range(num_prompts)]
     fields = {"prompts": [], "responses": [], "prompt_ids": [], "response_ids": []}
     for part_index, position in order:
         part = parts[part_index]
@@ -157,12 +176,25 @@ def score(reward_actors: Dict[str, object], rollouts: Rollouts, on_bad_reward: s
 
 def reference_and_old(roles, rollouts: Rollouts) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
     """(reference log-probs, old policy log-probs, critic values or None), computed concurrently."""
+    return collect_reference(submit_reference(roles, rollouts, with_old=True))
+
+
+def submit_reference(roles, rollouts: Rollouts, with_old: bool) -> Dict[str, object]:
+    """The reference pass, the policy's old log-probs (``with_old``; online DPO needs none) and the critic's values,
+    under way at once; the loop scores the rollouts meanwhile."""
     ids = (rollouts.prompt_ids, rollouts.response_ids)
-    calls = [roles.reference.logprobs.remote(*ids), roles.policy.logprobs.remote(*ids)]
+    pending = {"reference": roles.reference.logprobs.remote(*ids)}
+    if with_old:
+        pending["old"] = roles.policy.logprobs.remote(*ids)
     if roles.critic is not None:
-        calls.append(roles.critic.values.remote(*ids))
-    results = ray.get(calls)
-    return results[0], results[1], (results[2] if len(results) > 2 else None)
+        pending["values"] = roles.critic.values.remote(*ids)
+    return pending
+
+
+def collect_reference(pending: Dict[str, object]) -> Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """(reference log-probs, old log-probs or None, values or None) of ``submit_reference``."""
+    results = dict(zip(pending, ray.get(list(pending.values()))))
+    return results["reference"], results.get("old"), results.get("values")
 
 
 # --- 5. scalarise -------------------------------------------------------------------------------------------------
@@ -219,7 +251,6 @@ def build_update(config, rollouts: Rollouts, scalarised: torch.Tensor, valid: to
     prompt_ok = keep.view(-1, n)[:, 0]
     rejected = torch.where(prompt_ok, rejected, chosen)
     ref_sequence = sum_masked(ref_logprobs, mask)
-    kl = rl_advantages.kl_stats(old_logprobs, ref_logprobs, mask, algorithm.kl_estimator)
     pick = lambda index, rows: [rows[i] for i in index.tolist()]  # noqa: E731
     payload = {
         "chosen_prompt_ids": pick(chosen, rollouts.prompt_ids), "chosen_response_ids": pick(chosen, rollouts.response_ids),
@@ -228,7 +259,7 @@ def build_update(config, rollouts: Rollouts, scalarised: torch.Tensor, valid: to
         "ref_chosen_logps": ref_sequence[chosen], "ref_rejected_logps": ref_sequence[rejected],
     }
     margin = (scalarised[chosen] - scalarised[rejected]).mean().item()
-    return payload, None, {"kl/mean": kl["kl/mean"], "dpo/scalarised_margin": margin}
+    return payload, None, {"dpo/scalarised_margin": margin}  # kl/mean comes from the update's forward pass
 
 
 # --- 7. update, 8. sync -------------------------------------------------------------------------------------------

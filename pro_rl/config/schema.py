@@ -197,6 +197,7 @@ class WicConfig:
     online_prompts: int = _field(5000, "Prompts sampled from data.prompts per online iteration (PRO A.2: 5,000).")
     samples_per_prompt: int = _field(1, "Responses generated per sampled prompt in the online stage.")
     online_weights: str = _field("orchestrator", "Weights of online prompts for 'wic': 'orchestrator' (orchestrator.path, PRO) or 'uniform'.")
+    online_labels: str = _field("realised", "Tags of kept online rows for 'wic': 'realised' (softmax of the rewards the sample earned, RiC's relabelling) or 'recommended' (the orchestrator's f(x) it was generated with, PRO eq. 11 read literally).")
     quantile: float = _field(0.7, "Keep an online sample if any objective's score is >= its q-quantile (RiC: 0.7).")
     tau: float = _field(0.1, "τ of the row labels w = softmax(z/τ) of a response's own z-scored rewards (eq. 7 / 10).")
 

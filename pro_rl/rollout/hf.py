@@ -94,8 +94,10 @@ class HFRolloutEngine:
             sampling = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
             input_ids = input_ids.repeat_interleave(num_samples, dim=0)
             attention_mask = attention_mask.repeat_interleave(num_samples, dim=0)
+        if settings.min_new_tokens:  # only when asked: even 0 makes generate add a per-token min-length processor
+            sampling["min_new_tokens"] = settings.min_new_tokens
         sequences = self.model.generate(
             input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=settings.max_new_tokens,
-            min_new_tokens=settings.min_new_tokens, pad_token_id=pad, eos_token_id=eos, **sampling,
+            pad_token_id=pad, eos_token_id=eos, **sampling,
         )
         return [cut_at_eos(row, eos) for row in sequences[:, width:].tolist()]

@@ -164,32 +164,37 @@ def ppo_critic_update(engine, batch: SequenceBatch, old_values: Tensor, returns:
     return _run_update(engine, len(batch), micro_loss, epochs, mini_batch_size, micro_batch_size, seed)
 
 
-def dpo_update(engine, chosen: SequenceBatch, rejected: SequenceBatch, ref_chosen_logps: Tensor,
-               ref_rejected_logps: Tensor, beta: float = 0.1, loss_type: str = "sigmoid", epochs: int = 1,
-               mini_batch_size: int = 0, micro_batch_size: int = 0, temperature: float = 1.0,
-               seed: int = 0) -> dict[str, float]:
+def dpo_update(engine, pairs: SequenceBatch, ref_chosen_logps: Tensor, ref_rejected_logps: Tensor, beta: float = 0.1,
+               loss_type: str = "sigmoid", epochs: int = 1, mini_batch_size: int = 0, micro_batch_size: int = 0,
+               temperature: float = 1.0, seed: int = 0) -> dict[str, float]:
     """Online DPO / IPO update on B (chosen, rejected) pairs; sizes count pairs.
 
     Args:
         engine: the policy ``TrainEngine``.
-        chosen, rejected: B sequences each, row i of both from the same prompt (``dpo_pairs`` then ``select``).
+        pairs: 2B sequences, the B chosen ones first, then the B rejected ones in the same prompt order
+            (``dpo_pairs`` then ``select``); a micro-batch's chosen and rejected rows go through one forward pass.
         ref_chosen_logps, ref_rejected_logps: (B,) sequence-summed reference log-probs.
         beta, loss_type: see ``dpo_loss``.
 
     Returns:
-        ``loss/policy``, ``dpo/reward_margin``, ``dpo/accuracy``, ``optimizer/steps``, ``optimizer/lr``.
+        ``loss/policy``, ``dpo/reward_margin``, ``dpo/accuracy``, ``kl/mean``, ``optimizer/steps``,
+        ``optimizer/lr``. ``kl/mean`` is the k1 estimate (policy minus reference log-prob, summed over each
+        response) over the chosen and rejected responses, read off the loss's own forward passes: with one epoch
+        of one mini-batch it is the policy as it sampled, so no separate old-policy pass is needed.
     """
-    if len(chosen) != len(rejected):
-        raise ValueError(f"{len(chosen)} chosen but {len(rejected)} rejected sequences")
+    if len(pairs) % 2:
+        raise ValueError(f"{len(pairs)} sequences cannot hold (chosen, rejected) pairs")
+    num_pairs = len(pairs) // 2
 
     def micro_loss(indices: Tensor) -> tuple[Tensor, dict[str, float]]:
-        sequence_logps = []
-        for sequences in (chosen.select(indices), rejected.select(indices)):
-            logprobs = response_logprobs(engine, sequences, temperature=temperature)
-            sequence_logps.append(sum_masked(logprobs, sequences.response_mask))
-        loss, stats = dpo_loss(sequence_logps[0], sequence_logps[1], ref_chosen_logps[indices],
-                               ref_rejected_logps[indices], beta, loss_type)
+        sequences = pairs.select(torch.cat([indices, indices + num_pairs]))
+        sequence_logps = sum_masked(response_logprobs(engine, sequences, temperature=temperature),
+                                    sequences.response_mask)
+        chosen_logps, rejected_logps = sequence_logps.split(len(indices))
+        ref_chosen, ref_rejected = ref_chosen_logps[indices], ref_rejected_logps[indices]
+        loss, stats = dpo_loss(chosen_logps, rejected_logps, ref_chosen, ref_rejected, beta, loss_type)
+        kl = torch.cat([chosen_logps - ref_chosen, rejected_logps - ref_rejected]).detach().mean()
         return loss, {"loss/policy": loss.item(), "dpo/reward_margin": stats["reward_margin"],
-                      "dpo/accuracy": stats["accuracy"]}
+                      "dpo/accuracy": stats["accuracy"], "kl/mean": float(kl)}
 
-    return _run_update(engine, len(chosen), micro_loss, epochs, mini_batch_size, micro_batch_size, seed)
+    return _run_update(engine, num_pairs, micro_loss, epochs, mini_batch_size, micro_batch_size, seed)

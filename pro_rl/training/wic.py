@@ -9,8 +9,9 @@ PRO §4.3 (eqs. 10–11), following RiC's recipe (Yang et al. 2024):
 2. **Online stage** (eq. 11), ``wic.online_iterations`` times: sample ``wic.online_prompts`` prompts; condition them
    on the orchestrator's weights f(x) (PRO-WIC; uniform weights when ``wic.online_weights: uniform``) or on RiC's
    random targets; generate; score; keep the samples that reach an objective's q-quantile (``quantile_filter``);
-   relabel the kept ones with what they realised (``realised_weights`` / their z-scores); fine-tune on the
-   quantile-filtered offline rows plus all online rows so far.
+   relabel the kept ones with what they realised (``realised_weights`` / their z-scores; or, for PRO-WIC with
+   ``wic.online_labels: recommended``, keep the orchestrator's f(x) they were generated with, eq. 11 read
+   literally); fine-tune on the quantile-filtered offline rows plus all online rows so far.
 
 Every fine-tuning stage is ``pro_rl.training.sft.train_sft`` on a JSONL of conditioned rows written into the stage's
 directory (``stages/<name>/train.jsonl``), starting from the previous stage's policy. The final policy lands in
@@ -104,6 +105,11 @@ def check_wic_config(config: ProRLConfig) -> None:
     wic = config.wic
     if wic.conditioning not in CONDITIONINGS:
         raise ConfigError(f"key 'wic.conditioning': '{wic.conditioning}' is not one of {', '.join(CONDITIONINGS)}")
+    if wic.online_labels not in ("realised", "recommended"):
+        raise ConfigError(f"key 'wic.online_labels': '{wic.online_labels}' is not one of realised, recommended")
+    if wic.online_labels == "recommended" and wic.conditioning != "wic":
+        raise ConfigError("key 'wic.online_labels': 'recommended' is for PRO-WIC weight tags; RiC relabels with the "
+                          "scores a sample earned")
     if wic.online_weights not in ("orchestrator", "uniform"):
         raise ConfigError(f"key 'wic.online_weights': '{wic.online_weights}' is not one of orchestrator, uniform")
     if wic.conditioning == "wic" and wic.online_iterations > 0 and wic.online_weights == "orchestrator" \
@@ -292,7 +298,10 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
         rewards = score_matrix(scorers, raw_prompts, rollouts.responses)
         keep = quantile_filter(rewards, wic.quantile)
         kept = keep.nonzero().flatten().tolist()
-        labels = row_labels(conditioning, conditioning.normalise(rewards[kept]), wic.tau)
+        if wic.online_labels == "recommended":  # eq. 11: the weights the sample was generated with
+            labels = torch.tensor([vectors[i // rollouts.num_samples] for i in kept], dtype=torch.float64)
+        else:  # RiC: what the sample realised
+            labels = row_labels(conditioning, conditioning.normalise(rewards[kept]), wic.tau)
         new_rows = conditioned_rows(conditioning, [raw_prompts[i] for i in kept],
                                     [rollouts.responses[i] for i in kept], labels)
         online += new_rows

@@ -67,3 +67,32 @@ def test_ric_run_resumes_stage_by_stage(tmp_path):
     assert read_jsonl(stages / "online-2" / "kept.jsonl") == kept_first
     assert resumed.metrics == first.metrics
     assert json.loads((stages / "online-2" / "stage.json").read_text())["values"]["wic/online/generated"] == 8
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_pro_wic_recommended_labels_keep_the_orchestrators_weights(tmp_path, tiny_orchestrator_dir):
+    from pro_rl.models.scoring import OrchestratorPredictor
+
+    run("configs/tiny/pro_wic.yaml", [
+        f"run.output_dir={tmp_path}", f"orchestrator.path={tiny_orchestrator_dir}", "wic.online_labels=recommended",
+        "wic.offline_steps=1", "wic.online_steps=1", "wic.online_iterations=1", "wic.online_prompts=4",
+        "wic.samples_per_prompt=2", "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8",
+    ])
+    kept = read_jsonl(tmp_path / "stages" / "online-1" / "kept.jsonl")
+    assert kept
+    raw_prompts = [row["prompt"].split(" <W1>")[0] for row in kept]
+    predicted = OrchestratorPredictor(str(tiny_orchestrator_dir), "cpu").predict(raw_prompts)
+    # eq. 11: each kept row carries the f(x) it was generated with (two decimals), not what it realised
+    for row, weights in zip(kept, predicted.tolist()):
+        assert _tag_weights(row["prompt"]) == pytest.approx(weights, abs=0.006)
+
+
+def test_recommended_labels_are_for_weight_tags_only():
+    from pro_rl.config import ConfigError, load_config
+    from pro_rl.training.wic import check_wic_config
+
+    with pytest.raises(ConfigError, match="wic.online_labels"):
+        check_wic_config(load_config("configs/tiny/ric.yaml", ["wic.online_labels=recommended"]))
+    with pytest.raises(ConfigError, match="wic.online_labels"):
+        check_wic_config(load_config("configs/tiny/ric.yaml", ["wic.online_labels=given"]))

@@ -137,12 +137,18 @@ def test_ppo_critic_update_moves_values_toward_returns(critic, batch):
 @pytest.mark.parametrize("loss_type", ["sigmoid", "ipo"])
 def test_dpo_update_raises_the_chosen_minus_rejected_margin(policy, batch, loss_type):
     chosen, rejected = batch.select([0, 2]), batch.select([1, 3])
+    pairs = batch.select([0, 2, 1, 3])  # the chosen rows, then the rejected ones
     engine = _engine(policy, batch_size=2, micro_batch_size=1)
     before = _snapshot(engine)
     ref_chosen, ref_rejected = _sequence_logprobs(engine, chosen), _sequence_logprobs(engine, rejected)
-    stats = dpo_update(engine, chosen, rejected, ref_chosen, ref_rejected, beta=0.1, loss_type=loss_type, epochs=3)
+    first = dpo_update(engine, pairs, ref_chosen, ref_rejected, beta=0.1, loss_type=loss_type, epochs=1)
+    # one mini-batch of two micro-batches: both forward passes see the weights the references came from
+    assert first["kl/mean"] == pytest.approx(0.0, abs=1e-5)
+    assert first["dpo/accuracy"] == 0.0 and first["dpo/reward_margin"] == pytest.approx(0.0, abs=1e-6)
+    stats = dpo_update(engine, pairs, ref_chosen, ref_rejected, beta=0.1, loss_type=loss_type, epochs=2)
     _assert_finite(stats)
-    assert stats["optimizer/steps"] == 3.0
+    assert stats["kl/mean"] != 0.0
+    assert stats["optimizer/steps"] == 2.0
     assert parameters_changed(before, _snapshot(engine))
     margin_before = ref_chosen - ref_rejected
     margin_after = _sequence_logprobs(engine, chosen) - _sequence_logprobs(engine, rejected)
