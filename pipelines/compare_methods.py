@@ -23,11 +23,12 @@ online iterations of RiC and PRO-WIC (offline RiC stops after its warm-up). Rewa
 ``reward_models``; the tiny config uses the toy world's ground-truth functions, so the fronts are exact scores.
 
 Each stage is an ordinary run of its own config with the paths of earlier stages filled in; with
-``run.resume: auto`` a re-run skips the stages ``stages.json`` records as finished.
+``run.resume: auto`` a re-run skips the stages ``stages.json`` records as finished with the same resolved config.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -37,9 +38,9 @@ from typing import Dict, List, Sequence
 
 import pipelines
 from pipelines import RunResult
-from pipelines import evaluate as evaluate_pipeline
 from pipelines.comparison_report import write_comparison
 from pro_rl.config import ProRLConfig, load_config
+from pro_rl.config.loading import to_yaml
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.run_dir import prepare_run_dir
 
@@ -52,25 +53,28 @@ NEEDS_SFT = ("morlhf", "pro_morlhf", "rewarded_soups")
 
 
 class Stages:
-    """Runs stages once: finished ones are recorded in ``stages.json`` and skipped on a resumed run."""
+    """Runs stages once: finished ones are recorded in ``stages.json`` with a digest of their resolved config, and a
+    resumed run skips a stage only when its config is still the same (change a setting and that stage runs again)."""
 
     def __init__(self, output_dir: Path, resume: bool):
         self.path = output_dir / "stages.json"
-        self.done: Dict[str, str] = json.loads(self.path.read_text()) if resume and self.path.is_file() else {}
+        self.done: Dict[str, Dict[str, str]] = \
+            json.loads(self.path.read_text()) if resume and self.path.is_file() else {}
 
-    def run(self, name: str, config: str, overrides: Sequence[str]) -> Path:
-        """Run ``config`` with ``overrides`` unless stage ``name`` finished before; its run directory."""
-        if name in self.done:
-            logger.info("compare: stage %s finished earlier, skipped (%s)", name, self.done[name])
-            return Path(self.done[name])
+    def run(self, name: str, config, overrides: Sequence[str]) -> Path:
+        """Run ``config`` with ``overrides`` unless stage ``name`` finished before with the same resolved config;
+        its run directory."""
+        resolved = load_config(config, overrides)
+        digest = hashlib.sha256(to_yaml(resolved).encode()).hexdigest()
+        earlier = self.done.get(name)
+        if isinstance(earlier, dict) and earlier.get("config") == digest:
+            logger.info("compare: stage %s finished earlier, skipped (%s)", name, earlier["output_dir"])
+            return Path(earlier["output_dir"])
         print(f"== compare: {name}", flush=True)
-        result = pipelines.run(config, overrides)
-        self.record(name, result.output_dir)
-        return result.output_dir
-
-    def record(self, name: str, output_dir: Path) -> None:
-        self.done[name] = str(output_dir)
+        result = pipelines.run(resolved)
+        self.done[name] = {"output_dir": str(result.output_dir), "config": digest}
         self.path.write_text(json.dumps(self.done, indent=2) + "\n")
+        return result.output_dir
 
 
 def reward_overrides(config: ProRLConfig) -> List[str]:
@@ -102,23 +106,25 @@ def train_methods(config: ProRLConfig, output_dir: Path, stages: Stages) -> Dict
 
     sft_policy = orchestrator = ""
     if any(method in NEEDS_SFT for method in methods):
-        sft_policy = str(stages.run("sft", compare.sft_config, [f"run.output_dir={output_dir / 'sft'}", *user])
+        sft_policy = str(stages.run("sft", compare.sft_config, [*user, f"run.output_dir={output_dir / 'sft'}"])
                          / "final" / "policy")
     if any(method in NEEDS_ORCHESTRATOR for method in methods):
         orchestrator = str(stages.run("orchestrator", compare.orchestrator_config,
-                                      [f"run.output_dir={output_dir / 'orchestrator'}", *rewards, *user])
+                                      [*user, f"run.output_dir={output_dir / 'orchestrator'}", *rewards])
                            / "final" / "orchestrator")
 
     def rl_run(name: str, run_dir: Path, steps: int, weights: List[str]) -> str:
-        overrides = [f"run.output_dir={run_dir}", f"run.name={config.run.name}-{name}", *rewards,
-                     f"policy.model={sft_policy}", f"algorithm.steps={steps}", *weights, *user]
+        overrides = [*user, f"run.output_dir={run_dir}", f"run.name={config.run.name}-{name}", *rewards,
+                     f"policy.model={sft_policy}", f"algorithm.steps={steps}", *weights]
         return str(stages.run(name, compare.rl_config, overrides) / "final" / "policy")
 
-    def wic_run(name: str, conditioning: str, iterations: List[str], orchestrator_path: str) -> str:
-        overrides = [f"run.output_dir={output_dir / 'methods' / name}", f"run.name={config.run.name}-{name}",
+    online = [f"wic.online_prompts={online_prompts(config, samples_budget)}"]
+
+    def wic_run(name: str, conditioning: str, stage_overrides: List[str], orchestrator_path: str) -> str:
+        overrides = [*user, f"run.output_dir={output_dir / 'methods' / name}", f"run.name={config.run.name}-{name}",
                      *rewards, f"wic.conditioning={conditioning}", f"wic.offline_steps={sft_steps}",
-                     f"wic.online_prompts={online_prompts(config, samples_budget)}", *iterations,
-                     f"orchestrator.path={orchestrator_path}" if orchestrator_path else "orchestrator.path=''", *user]
+                     *stage_overrides,
+                     f"orchestrator.path={orchestrator_path}" if orchestrator_path else "orchestrator.path=''"]
         return str(stages.run(name, compare.wic_config, overrides) / "final" / "policy")
 
     trained: Dict[str, Dict[str, object]] = {}
@@ -138,9 +144,9 @@ def train_methods(config: ProRLConfig, output_dir: Path, stages: Stages) -> Dict
         elif method == "ric_offline":
             trained[method] = {"policy": wic_run(method, "ric", ["wic.online_iterations=0"], "")}
         elif method == "ric_online":
-            trained[method] = {"policy": wic_run(method, "ric", [], "")}
+            trained[method] = {"policy": wic_run(method, "ric", online, "")}
         elif method == "pro_wic":
-            trained[method] = {"policy": wic_run(method, "wic", ["wic.online_weights=orchestrator"], orchestrator),
+            trained[method] = {"policy": wic_run(method, "wic", [*online, "wic.online_weights=orchestrator"], orchestrator),
                                "orchestrator": orchestrator}
     return trained
 

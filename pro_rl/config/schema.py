@@ -228,7 +228,7 @@ class CompareConfig:
     rl_config: str = _field("configs/tiny/pro_morlhf.yaml", "RL config of MORLHF, PRO-MORLHF and the Rewarded Soups experts.")
     wic_config: str = _field("configs/tiny/pro_wic.yaml", "Config of PRO-WIC and RiC.")
     rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.")
-    overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, after the pipeline's own.")
+    overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, before the settings that define each method, its budget and its paths.")
 
 
 @dataclass

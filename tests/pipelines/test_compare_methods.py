@@ -102,3 +102,7 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY]))
     assert {path: path.stat().st_mtime for path in tmp_path.glob("methods/*/metrics.jsonl")} == stamps
     assert json.loads((tmp_path / "comparison.json").read_text()) == comparison
+    # a changed setting re-runs the stages it reaches, and only those
+    run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY, "compare.rl_steps=4"]))
+    changed = {path.parent.name for path, stamp in stamps.items() if path.stat().st_mtime != stamp}
+    assert changed == {"morlhf", "pro_morlhf", "ric_online", "pro_wic"}
