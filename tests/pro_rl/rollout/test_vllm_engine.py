@@ -308,16 +308,21 @@ def test_importing_the_project_never_imports_vllm():
 
 # --- config -------------------------------------------------------------------------------------------------------
 
+# the tiny RL config names trained artefacts (runs/tiny/...); these stand in for them on a fresh clone
+STAND_INS = ["policy.model=tiny:gpt2", "weights.mode=uniform", "orchestrator.path=''",
+             *[f"reward_models.{k}.model=pro_rl.data.toy_world:{name}_reward"
+               for k, name in enumerate(("helpful", "harmless", "humor"))]]
+
+
 def gpu_overrides(*extra: str) -> list:
-    return ["policy.model=tiny:gpt2", "weights.mode=uniform", "orchestrator.path=''", "run.device=cuda",
+    return [*STAND_INS, "run.device=cuda",
             "resources.policy.num_gpus=0.4", "resources.reference.num_gpus=0.1", "resources.rollout.num_gpus=0.3",
             "rollout.backend=vllm", *extra]
 
 
 def test_vllm_backend_on_cpu_is_a_config_error_that_suggests_hf():
     with pytest.raises(ConfigError, match=r"key 'rollout.backend'.*run.device=cuda.*rollout.backend=hf"):
-        load_config(TINY_RL_CONFIG, ["policy.model=tiny:gpt2", "weights.mode=uniform", "orchestrator.path=''",
-                                     "rollout.backend=vllm"])
+        load_config(TINY_RL_CONFIG, [*STAND_INS, "rollout.backend=vllm"])
 
 
 @pytest.mark.parametrize("override, key", [
@@ -340,7 +345,7 @@ def test_tensor_parallel_engines_need_as_many_gpus_each():
 def test_sleep_mode_is_on_for_a_vllm_engine_in_the_policys_bundle_only():
     colocated = load_config(TINY_RL_CONFIG, gpu_overrides("resources.rollout.colocate_with=policy"))
     apart = load_config(TINY_RL_CONFIG, gpu_overrides())
-    hf = load_config(TINY_RL_CONFIG, ["policy.model=tiny:gpt2", "weights.mode=uniform", "orchestrator.path=''"])
+    hf = load_config(TINY_RL_CONFIG, STAND_INS)
 
     assert RolloutPlacement.from_config(colocated) == RolloutPlacement("vllm", 1, sleep_mode=True)
     assert RolloutPlacement.from_config(apart) == RolloutPlacement("vllm", 1, sleep_mode=False)
