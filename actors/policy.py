@@ -7,7 +7,7 @@ into ``pro_rl.training.rl_update``; the actors only own the models and move tens
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import ray
 import torch

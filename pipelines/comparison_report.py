@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from itertools import combinations
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import matplotlib
 import torch
 
+from pipelines.evaluation_report import format_number
 from pro_rl.algorithms import hypervolume, pareto_mask
 
 matplotlib.use("Agg")
@@ -111,10 +112,6 @@ def plot_fronts(summaries: Dict[str, Dict], path: Path) -> Path:
     return path
 
 
-def _number(value: Optional[float]) -> str:
-    return "—" if value is None else f"{round(value, 4) + 0.0:.4f}"
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
@@ -128,17 +125,17 @@ def write_comparison(summaries: Dict[str, Dict], output_dir: Path, reference_poi
     plot = plot_fronts(summaries, output_dir / "plots" / "pareto_fronts.png")
 
     def truth(value):
-        return [_number(value)] if with_truth else []
+        return [format_number(value)] if with_truth else []
 
     equal = _table(["method", *objectives, "mean", *truth_header],
-                   [[row["label"], *(_number(v) for v in row["equal_weights"] or [None] * len(objectives)),
-                     _number(row["equal_weights_mean"]), *truth(row["equal_weights_true_scalarised"])]
+                   [[row["label"], *(format_number(v) for v in row["equal_weights"] or [None] * len(objectives)),
+                     format_number(row["equal_weights_mean"]), *truth(row["equal_weights_true_scalarised"])]
                     for row in rows.values()])
     volumes = _table(["method", "evaluated as", "points", "on own front", "on joint front", "hypervolume"],
                      [[row["label"], row["evaluation"], str(row["points"]), str(row["own_front"]),
-                       str(row["joint_front"]), _number(row["hypervolume"])] for row in rows.values()])
+                       str(row["joint_front"]), format_number(row["hypervolume"])] for row in rows.values()])
     defaults = _table(["method", "weights", *objectives, *truth_header],
-                      [[row["label"], row["default"], *(_number(v) for v in row["default_rewards"]),
+                      [[row["label"], row["default"], *(format_number(v) for v in row["default_rewards"]),
                         *truth(row["default_true_scalarised"])] for row in rows.values()])
     lines = [
         "# Multi-objective methods compared", "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from itertools import combinations
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import matplotlib
 
@@ -48,17 +48,17 @@ def plot_front(summary: Dict, path: Path) -> Path:
     return path
 
 
-def _number(value: float) -> str:
-    """Four decimals, never "-0.0000"."""
-    return f"{round(value, 4) + 0.0:.4f}"
+def format_number(value: Optional[float]) -> str:
+    """Four decimals, never "-0.0000"; a dash for a missing value."""
+    return "—" if value is None else f"{round(value, 4) + 0.0:.4f}"
 
 
 def _row(point: Dict, with_truth: bool, extra: str = "") -> str:
     weights, rewards = point["weights"], point["rewards"]
     weight_text = "—" if weights is None else ", ".join(f"{w:.2f}" for w in weights)
-    cells = [point["label"], weight_text, *(_number(r) for r in [*rewards, sum(rewards) / len(rewards)])]
+    cells = [point["label"], weight_text, *(format_number(r) for r in [*rewards, sum(rewards) / len(rewards)])]
     if with_truth:
-        cells.append(_number(point["true_scalarised"]))
+        cells.append(format_number(point["true_scalarised"]))
     return "| " + " | ".join(cells) + (f" | {extra} |" if extra else " |")
 
 

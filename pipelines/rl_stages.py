@@ -79,11 +79,6 @@ class LoopState:
 
 # --- 1. weights ---------------------------------------------------------------------------------------------------
 
-def prompt_weights(config, orchestrator, prompts: Sequence[str]) -> torch.Tensor:
-    """(B, K) weights per prompt: the orchestrator's f(x) (PRO), or one fixed / uniform vector (MORLHF, eq. 5)."""
-    return collect_prompt_weights(config, submit_prompt_weights(config, orchestrator, prompts), len(prompts))
-
-
 def submit_prompt_weights(config, orchestrator, prompts: Sequence[str]):
     """The orchestrator's call for ``prompts``, under way (None when the weights do not come from it); the loop
     collects it after generation, which it overlaps."""
@@ -91,7 +86,8 @@ def submit_prompt_weights(config, orchestrator, prompts: Sequence[str]):
 
 
 def collect_prompt_weights(config, pending, num_prompts: int) -> torch.Tensor:
-    """(B, K) weights: the orchestrator's answer to ``submit_prompt_weights``, or the fixed / uniform vector."""
+    """(B, K) weights per prompt: the orchestrator's f(x) (PRO; its answer to ``submit_prompt_weights``), or one
+    fixed / uniform vector (MORLHF, eq. 5)."""
     k = len(config.reward_models)
     if pending is not None:
         weights = ray.get(pending).float()
@@ -173,11 +169,6 @@ def score(reward_actors: Dict[str, object], rollouts: Rollouts, on_bad_reward: s
 
 
 # --- 4. reference and old log-probs (and values) ------------------------------------------------------------------
-
-def reference_and_old(roles, rollouts: Rollouts) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-    """(reference log-probs, old policy log-probs, critic values or None), computed concurrently."""
-    return collect_reference(submit_reference(roles, rollouts, with_old=True))
-
 
 def submit_reference(roles, rollouts: Rollouts, with_old: bool) -> Dict[str, object]:
     """The reference pass, the policy's old log-probs (``with_old``; online DPO needs none) and the critic's values,

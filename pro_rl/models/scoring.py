@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from pro_rl.config.schema import ModelConfig, RewardModelConfig
+from pro_rl.config.schema import RewardModelConfig
 from pro_rl.models.builders import build_reward_model, is_function_spec, load_function
 
 

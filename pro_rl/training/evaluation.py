@@ -31,7 +31,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from pro_rl.algorithms import hypervolume, pareto_mask
+from pro_rl.algorithms import hypervolume, pareto_mask, scalarise
 from pro_rl.algorithms.interpolation import interpolate_state_dicts
 from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
 from pro_rl.config.loading import ConfigError
@@ -39,10 +39,9 @@ from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import load_prompts
 from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
-from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, default_device
-from pro_rl.rollout.base import SamplingSettings
+from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer
 from pro_rl.rollout.hf import HFRolloutEngine
-from pro_rl.training.wic import CONDITIONING_FILE, Conditioning, score_matrix
+from pro_rl.training.wic import CONDITIONING_FILE, Conditioning, policy_engine, score_matrix
 
 logger = logging.getLogger("pro_rl.training")
 
@@ -115,12 +114,6 @@ def prompt_conditioner(config: ProRLConfig) -> PromptConditioner:
     return conditioning.prompt_for_weights
 
 
-def build_engine(config: ProRLConfig, source: str) -> HFRolloutEngine:
-    model, tokenizer = load_policy(source, config.policy)
-    return HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
-                           config.policy.max_prompt_length, default_device(config.run.device))
-
-
 def response_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
                      conditioned: Sequence[str], samples: int, seed: int) -> torch.Tensor:
     """(N * samples, K) raw rewards of the responses to ``conditioned``, scored against the raw ``prompts``."""
@@ -136,7 +129,7 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
     prompts, truth = evaluation_prompts(config)
     scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
     condition = prompt_conditioner(config)
-    engine = build_engine(config, settings.soup_policies[0] if settings.method == "soups" else policy_dir(config))
+    engine = policy_engine(config, settings.soup_policies[0] if settings.method == "soups" else policy_dir(config))
     soups = [load_policy(path, config.policy)[0].state_dict() for path in settings.soup_policies]
     grid = [tuple(point) for point in settings.grid] or weight_grid(num_objectives)
     if settings.method == "fixed":
@@ -148,7 +141,7 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
         true_scalarised = None
         if truth is not None:
             per_response = truth.repeat_interleave(settings.samples_per_prompt, dim=0)
-            true_scalarised = float((per_response * rewards).sum(dim=1).mean())
+            true_scalarised = float(scalarise(rewards, per_response).mean())
         result = PointResult(label, weights, rewards.mean(dim=0).tolist(), true_scalarised)
         logger.info("evaluate %s: %s", label, [round(r, 4) for r in result.rewards])
         return result

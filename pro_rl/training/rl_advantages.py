@@ -34,12 +34,6 @@ def _kl_stats(kl: Tensor, response_mask: Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def kl_stats(logprobs: Tensor, ref_logprobs: Tensor, response_mask: Tensor, kl_estimator: str = "k1") -> dict[str, float]:
-    """``kl/mean`` alone, for updates that need no advantages (online DPO)."""
-    return _kl_stats(kl_penalty(logprobs, ref_logprobs, kl_estimator), response_mask)
-
-
-@torch.no_grad()
 def rloo_sequence_advantages(
     scalarised_reward: Tensor, logprobs: Tensor, ref_logprobs: Tensor, response_mask: Tensor, num_samples: int,
     kl_coef: float, kl_estimator: str = "k1",

@@ -224,12 +224,16 @@ def load_orchestrator(config: ProRLConfig) -> Optional[OrchestratorPredictor]:
     return predictor
 
 
+def policy_engine(config: ProRLConfig, source: str) -> HFRolloutEngine:
+    """An hf rollout engine for the policy at ``source`` with the config's sampling settings and device."""
+    model, tokenizer = load_policy(source, config.policy)
+    return HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
+                           config.policy.max_prompt_length, default_device(config.run.device))
+
+
 def generate(config: ProRLConfig, policy_dir: Path, prompts: Sequence[str], seed: int):
     """``wic.samples_per_prompt`` responses per (already conditioned) prompt with the policy in ``policy_dir``."""
-    model, tokenizer = load_policy(str(policy_dir), config.policy)
-    engine = HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
-                             config.policy.max_prompt_length, default_device(config.run.device))
-    return engine.generate(prompts, config.wic.samples_per_prompt, seed=seed)
+    return policy_engine(config, str(policy_dir)).generate(prompts, config.wic.samples_per_prompt, seed=seed)
 
 
 def sample_prompts(config: ProRLConfig, rng: random.Random) -> List[str]:

@@ -176,7 +176,7 @@ def test_reference_and_policy_logprobs_have_shape_rows_by_longest_response(launc
     rollouts = ray_cluster.get(roles.rollouts[0].generate.remote(PROMPTS[:2], 2, 11))
     longest = max(len(ids) for ids in rollouts.response_ids)
 
-    reference, policy, values = rl_stages.reference_and_old(roles, rollouts)
+    reference, policy, values = rl_stages.collect_reference(rl_stages.submit_reference(roles, rollouts, with_old=True))
 
     assert reference.shape == policy.shape == (4, longest)
     assert values is None
