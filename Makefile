@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo clean
+.PHONY: setup test test-fast demo clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): setup.cfg pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# The edit loop: everything but the tests marked `slow` (whole pipelines end to end). `make test` (CI) runs them all.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" tests
 
 demo: $(STAMP)
 	$(BIN)/pro-rl demo --output runs/demo

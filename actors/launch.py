@@ -3,8 +3,11 @@
 All roles are reserved at once in one placement group (PACK), so a run that cannot fit fails before any model
 loads, with the resources it asked for. A role whose ``colocate_with`` names another role shares that role's
 bundle (e.g. the reference on the policy's GPU with ``num_gpus: 0.5`` each); every other role gets a bundle of its
-own. Replicas: ``rollout.replicas`` engines share the generation work; the other roles run one actor each (K reward
-actors, one per objective).
+own. Replicas: ``rollout.replicas`` engines share the generation work; the other roles run one actor each (one
+reward actor per scorer of the reward source: K for ``reward_models``, one per objective).
+
+The run's RL algorithm and reward source are objects (``pro_rl.rl``) the driver resolved from the registries: the
+algorithm says whether a critic starts and sizes the training engines, the reward source lists the reward actors.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from actors.orchestrator import OrchestratorActor
 from actors.policy import CriticActor, PolicyActor, ReferenceActor
 from actors.reward import RewardActor
 from actors.rollout import RolloutActor
+from actors.weight_sync import WeightSync
 from pro_rl.rollout.base import RolloutPlacement
 
 ROLES = ("policy", "reference", "reward", "orchestrator", "rollout", "critic")
@@ -35,6 +39,8 @@ class Roles:
     critic: Optional["ray.actor.ActorHandle"] = None
     placement: Optional[object] = field(default=None, repr=False)
     rollout_placement: RolloutPlacement = field(default_factory=RolloutPlacement)  # backend, tensor parallel, sleep
+    reward_source: Optional[object] = None  # ``pro_rl.rl.RewardSource``: maps the reward actors' outputs to R
+    weight_sync: WeightSync = field(default_factory=WeightSync, repr=False)  # policy → rollout engines
 
     def actors(self) -> List["ray.actor.ActorHandle"]:
         return [handle for handle in [self.policy, self.reference, *self.rewards.values(), *self.rollouts,
@@ -47,8 +53,10 @@ class Roles:
             remove_placement_group(self.placement)
 
 
-def actor_counts(config, with_orchestrator: bool, with_critic: bool) -> Dict[str, int]:
-    return {"policy": 1, "reference": 1, "reward": len(config.reward_models), "orchestrator": int(with_orchestrator),
+def actor_counts(config, with_orchestrator: bool, with_critic: bool, num_scorers: Optional[int] = None) -> Dict[str, int]:
+    """Actors per role; ``num_scorers`` reward actors (default: one per ``reward_models`` entry)."""
+    rewards = len(config.reward_models) if num_scorers is None else num_scorers
+    return {"policy": 1, "reference": 1, "reward": rewards, "orchestrator": int(with_orchestrator),
             "rollout": max(1, config.resources.rollout.replicas), "critic": int(with_critic)}
 
 
@@ -71,11 +79,16 @@ def plan_bundles(config, counts: Dict[str, int]) -> tuple[List[dict], Dict[str, 
     return [{k: v for k, v in bundle.items() if v > 0} or {"CPU": 0.01} for bundle in bundles], bundle_of
 
 
-def launch_roles(config, policy_path: str, rows_per_update: int, orchestrator_path: str = "",
+def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrator_path: str = "",
                  timeout_s: float = 120.0) -> Roles:
-    """Create every actor of the run; returns their handles once all are constructed."""
-    with_critic = config.algorithm.name == "ppo"
-    counts = actor_counts(config, bool(orchestrator_path), with_critic)
+    """Create every actor of the run; returns their handles once all are constructed.
+
+    ``algorithm``: the run's ``pro_rl.rl.RLAlgorithm`` object (passed into the policy and critic actors);
+    ``reward_source``: its ``pro_rl.rl.RewardSource`` (one reward actor per scorer).
+    """
+    with_critic = algorithm.needs_critic
+    scorers = reward_source.scorers()
+    counts = actor_counts(config, bool(orchestrator_path), with_critic, len(scorers))
     bundles, bundle_of = plan_bundles(config, counts)
     group = placement_group(bundles, strategy="PACK")
     try:
@@ -95,20 +108,21 @@ def launch_roles(config, policy_path: str, rows_per_update: int, orchestrator_pa
         return dict(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)
 
     roles = Roles(
-        policy=PolicyActor.options(**options("policy")).remote(policy_path, config, rows_per_update, **share("policy")),
+        policy=PolicyActor.options(**options("policy")).remote(policy_path, config, algorithm, **share("policy")),
         reference=ReferenceActor.options(**options("reference")).remote(policy_path, config, **share("reference")),
-        rewards={spec.name: RewardActor.options(**options("reward")).remote(spec, **share("reward"))
-                 for spec in config.reward_models},
+        rewards={scorer.name: RewardActor.options(**options("reward")).remote(scorer, **share("reward"))
+                 for scorer in scorers},
         rollouts=[RolloutActor.options(**options("rollout")).remote(policy_path, config, **share("rollout"))
                   for _ in range(counts["rollout"])],
         placement=group,
         rollout_placement=RolloutPlacement.from_config(config),
+        reward_source=reward_source,
     )
     if orchestrator_path:
         roles.orchestrator = OrchestratorActor.options(**options("orchestrator")).remote(
             orchestrator_path, config.orchestrator.max_prompt_length, **share("orchestrator"))
     if with_critic:
-        roles.critic = CriticActor.options(**options("critic")).remote(policy_path, config, rows_per_update,
+        roles.critic = CriticActor.options(**options("critic")).remote(policy_path, config, algorithm,
                                                                         **share("critic"))
     try:  # a model or reward function that fails to load stops the run here, naming the role's error
         ray.get([handle.__ray_ready__.remote() for handle in roles.actors()])

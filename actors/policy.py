@@ -1,7 +1,8 @@
 """Policy, reference and critic actors: models that compute log-probs / values of (prompt, response) ids.
 
-The policy and the critic train in a DeepSpeed ``TrainEngine``; the reference is frozen. Every update is a call
-into ``pro_rl.training.rl_update``; the actors only own the models and move tensors.
+The policy and the critic train in a DeepSpeed ``TrainEngine``; the reference is frozen. The run's RL algorithm
+(an ``pro_rl.rl.RLAlgorithm`` object the driver resolved from the registry and passed in) runs every update: the
+actors only own the models, pad ids on their device and hand both to it.
 """
 
 from __future__ import annotations
@@ -40,19 +41,26 @@ class _SequenceModel:
 
         return make_sequence_batch(prompt_ids, response_ids, self.pad_token_id).to(self.device)
 
+    def _update_context(self, seed: int):
+        from pro_rl.rl import UpdateContext
+
+        return UpdateContext(engine=self.engine, sequences=self._batch, device=self.device, config=self.config,
+                             temperature=self.config.rollout.temperature, seed=seed)
+
 
 @ray.remote
 class PolicyActor(_SequenceModel):
-    def __init__(self, model_path: str, config, rows_per_update: int, num_cpus: float = 1.0, num_gpus: float = 0.0):
+    def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0):
         from pro_rl.models.builders import load_policy
         from pro_rl.training.engine import TrainEngine
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
+        self.algorithm = algorithm
         model, self.tokenizer = load_policy(model_path, config.policy)
         self.pad_token_id = self.tokenizer.pad_token_id
-        self.engine = TrainEngine(model, _engine_settings(config, config.policy.learning_rate, rows_per_update),
-                                  self.device)
+        settings = _engine_settings(config, config.policy.learning_rate, algorithm.rows_per_update(config))
+        self.engine = TrainEngine(model, settings, self.device)
         self.temperature = config.rollout.temperature
         self.weight_group = None  # the NCCL group of vLLM engines on other GPUs, once the driver forms it
 
@@ -64,27 +72,9 @@ class PolicyActor(_SequenceModel):
         return response_logprobs(self.engine.module, self._batch(prompt_ids, response_ids),
                                  self.config.trainer.micro_batch_size, self.temperature).cpu()
 
-    def update(self, payload: dict, seed: int) -> Dict[str, float]:
-        """One policy update; ``payload`` carries ids and the algorithm's inputs (see ``pipelines.pro_morlhf``)."""
-        from pro_rl.training import rl_update
-
-        algorithm = self.config.algorithm
-        common = dict(micro_batch_size=self.config.trainer.micro_batch_size, mini_batch_size=algorithm.mini_batch_size,
-                      temperature=self.temperature, seed=seed)
-        if algorithm.name == "online_dpo":
-            pairs = self._batch(payload["chosen_prompt_ids"] + payload["rejected_prompt_ids"],
-                                payload["chosen_response_ids"] + payload["rejected_response_ids"])
-            return rl_update.dpo_update(self.engine, pairs, payload["ref_chosen_logps"].to(self.device),
-                                        payload["ref_rejected_logps"].to(self.device), algorithm.dpo_beta,
-                                        algorithm.dpo_loss, epochs=1, **common)
-        batch = self._batch(payload["prompt_ids"], payload["response_ids"])
-        old_logprobs = payload["old_logprobs"].to(self.device)
-        advantages = payload["advantages"].to(self.device)
-        if algorithm.name == "rloo":
-            return rl_update.rloo_update(self.engine, batch, old_logprobs, advantages, algorithm.clip_eps,
-                                         epochs=1, **common)
-        return rl_update.ppo_policy_update(self.engine, batch, old_logprobs, advantages, algorithm.clip_eps,
-                                           epochs=algorithm.ppo_epochs, **common)
+    def update(self, batch, seed: int) -> Dict[str, float]:
+        """One policy update on the algorithm's update batch (``pro_rl.rl.batches``)."""
+        return self.algorithm.update_policy(batch, self._update_context(seed))
 
     def device_identity(self) -> str:
         from pro_rl.rollout.weight_sync import device_identity
@@ -163,7 +153,7 @@ class ReferenceActor(_SequenceModel):
 class CriticActor(_SequenceModel):
     """PPO's value model, initialised from the policy's backbone with a one-output token head."""
 
-    def __init__(self, model_path: str, config, rows_per_update: int, num_cpus: float = 1.0, num_gpus: float = 0.0):
+    def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0):
         from dataclasses import replace
 
         from pro_rl.models.builders import build_critic, disable_dropout
@@ -171,11 +161,12 @@ class CriticActor(_SequenceModel):
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
+        self.algorithm = algorithm
         model, tokenizer = build_critic(replace(config.policy, model=model_path))
         disable_dropout(model)
         self.pad_token_id = tokenizer.pad_token_id
-        self.engine = TrainEngine(model, _engine_settings(config, config.policy.critic_learning_rate, rows_per_update),
-                                  self.device)
+        settings = _engine_settings(config, config.policy.critic_learning_rate, algorithm.rows_per_update(config))
+        self.engine = TrainEngine(model, settings, self.device)
 
     @torch.no_grad()
     def values(self, prompt_ids: IdLists, response_ids: IdLists) -> torch.Tensor:
@@ -185,16 +176,9 @@ class CriticActor(_SequenceModel):
         return response_values(self.engine.module, self._batch(prompt_ids, response_ids),
                                self.config.trainer.micro_batch_size).cpu()
 
-    def update(self, prompt_ids: IdLists, response_ids: IdLists, old_values: torch.Tensor, returns: torch.Tensor,
-               seed: int) -> Dict[str, float]:
-        from pro_rl.training.rl_update import ppo_critic_update
-
-        algorithm = self.config.algorithm
-        return ppo_critic_update(self.engine, self._batch(prompt_ids, response_ids), old_values.to(self.device),
-                                 returns.to(self.device), algorithm.value_clip_eps, epochs=algorithm.ppo_epochs,
-                                 mini_batch_size=algorithm.mini_batch_size,
-                                 micro_batch_size=self.config.trainer.micro_batch_size, vf_coef=algorithm.vf_coef,
-                                 seed=seed)
+    def update(self, batch, seed: int) -> Dict[str, float]:
+        """One value-model update on the algorithm's critic batch (``pro_rl.rl.batches.CriticBatch``)."""
+        return self.algorithm.update_critic(batch, self._update_context(seed))
 
     def save_state(self, directory: str) -> None:
         self.engine.save_state(Path(directory), tag="critic")

@@ -7,7 +7,7 @@ orchestrator. Weights are random, so responses run to ``max_new_tokens``: the wo
 
 The stages are the RL pipeline's: weights, generate, score, reference (reference and old log-probs), scalarise,
 advantages (RLOO), update (DeepSpeed ZeRO-2, bf16), sync (the policy's weights copied into the rollout model on
-the same GPU, as the colocated hf backend does). Run: ``python bench/gpu_step.py --objectives 1 2 4``.
+the same GPU, as the colocated hf backend does). Run: ``python -m bench.gpu_step --objectives 1 2 4``.
 """
 
 from __future__ import annotations
@@ -16,54 +16,41 @@ import argparse
 import json
 import statistics
 import time
-from contextlib import contextmanager
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
 
+from bench.gpu_shapes import QWEN_05B, SMALL_QWEN, SMALL_XLMR, XLMR_BASE
+from bench.measure import synchronize, synchronized_stage
 from pro_rl.algorithms import scalarise
 from pro_rl.data.toy_world import shipped_dir
 from pro_rl.models.scoring import predict_weights, reward_model_scores
 from pro_rl.models.tokenizer import train_tiny_tokenizer
 from pro_rl.rollout import HFRolloutEngine, SamplingSettings
 from pro_rl.training.engine import EngineSettings, TrainEngine
+from pro_rl.training.metrics import StageTimer
 from pro_rl.training.rl_advantages import rloo_sequence_advantages
 from pro_rl.training.rl_update import rloo_update
 from pro_rl.training.sequences import make_sequence_batch, response_logprobs
 
-QWEN_05B = dict(hidden_size=896, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
-                intermediate_size=4864, vocab_size=151936, max_position_embeddings=4096, tie_word_embeddings=True)
-XLMR_BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-                 vocab_size=250002, max_position_embeddings=514, type_vocab_size=1)
+
+def model_shapes(small: bool) -> tuple[dict, dict]:
+    """(policy and reward model shapes, orchestrator shapes): Qwen2.5-0.5B's and xlm-roberta-base's, or with
+    ``--small`` the tiny stand-ins (over the full shapes, so position and embedding settings stay)."""
+    if small:
+        return {**QWEN_05B, **SMALL_QWEN}, {**XLMR_BASE, **SMALL_XLMR}
+    return QWEN_05B, XLMR_BASE
 
 
-def synchronize() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-class Timer:
-    def __init__(self):
-        self.seconds = {}
-
-    @contextmanager
-    def stage(self, name):
-        synchronize()
-        began = time.perf_counter()
-        yield
-        synchronize()
-        self.seconds[name] = time.perf_counter() - began
-
-
-def build(device, tokenizer, num_objectives: int, dtype=torch.bfloat16):
-    """Policy (fp32 master weights for DeepSpeed), reference and rollout copies, K reward models, orchestrator;
-    initialised directly on ``device``."""
+def build(device, tokenizer, num_objectives: int, shapes: dict, encoder_shapes: dict, dtype=torch.bfloat16):
+    """Policy (fp32 master weights for DeepSpeed), reference and rollout copies, K reward models (all of ``shapes``,
+    a Qwen2 architecture), orchestrator (``encoder_shapes``, xlm-roberta); initialised directly on ``device``."""
     ids = dict(pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
                eos_token_id=tokenizer.eos_token_id)
     torch.manual_seed(0)
-    policy_config = AutoConfig.for_model("qwen2", **QWEN_05B, **ids)
-    reward_config = AutoConfig.for_model("qwen2", **QWEN_05B, **ids, num_labels=1)
-    orchestrator_config = AutoConfig.for_model("xlm-roberta", **XLMR_BASE, **ids, num_labels=num_objectives)
+    policy_config = AutoConfig.for_model("qwen2", **shapes, **ids)
+    reward_config = AutoConfig.for_model("qwen2", **shapes, **ids, num_labels=1)
+    orchestrator_config = AutoConfig.for_model("xlm-roberta", **encoder_shapes, **ids, num_labels=num_objectives)
     with device:
         policy = AutoModelForCausalLM.from_config(policy_config, dtype=torch.float32)
         reference = AutoModelForCausalLM.from_config(policy_config, dtype=dtype).eval()
@@ -77,8 +64,11 @@ def build(device, tokenizer, num_objectives: int, dtype=torch.bfloat16):
 
 
 def run(num_objectives: int, args, tokenizer, encoder_tokenizer, prompts) -> dict:
+    """``args.warmup + args.steps`` RL steps with K = ``num_objectives`` reward models, every stage timed (device
+    synchronised); the means over the steps after the warm-up, with throughput, shares and peak memory."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    policy, reference, rollout_model, reward_models, orchestrator = build(device, tokenizer, num_objectives)
+    policy, reference, rollout_model, reward_models, orchestrator = build(device, tokenizer, num_objectives,
+                                                                          *model_shapes(args.small))
     rows = args.prompts * args.samples
     engine = TrainEngine(policy, EngineSettings(learning_rate=1e-6, batch_size=rows, micro_batch_size=args.micro_batch,
                                                 zero_stage=2, bf16=True, gradient_checkpointing=True), device)
@@ -88,37 +78,37 @@ def run(num_objectives: int, args, tokenizer, encoder_tokenizer, prompts) -> dic
     steps = []
     for step in range(args.warmup + args.steps):
         batch = prompts[step * args.prompts:(step + 1) * args.prompts]
-        timer = Timer()
-        began = time.perf_counter()
-        with timer.stage("weights"):
+        timer = StageTimer()
+        timer.start_step()
+        with synchronized_stage(timer, "weights"):
             weights = predict_weights(orchestrator, encoder_tokenizer, batch).float()
-        with timer.stage("generate"):
+        with synchronized_stage(timer, "generate"):
             rollouts = rollout.generate(batch, args.samples, seed=step)
-        with timer.stage("score"):
+        with synchronized_stage(timer, "score"):
             texts = [p + r for p, r in zip(rollouts.prompts, rollouts.responses)]
             columns = [reward_model_scores(model, tokenizer, texts, rows, 512) for model in reward_models]
             reward_matrix = torch.tensor(columns).T
-        with timer.stage("reference"):
+        with synchronized_stage(timer, "reference"):
             sequences = make_sequence_batch(rollouts.prompt_ids, rollouts.response_ids, tokenizer.pad_token_id).to(device)
             with torch.no_grad():
                 ref_logprobs = response_logprobs(reference, sequences, args.micro_batch, 0.8).float()
                 engine.eval()
                 old_logprobs = response_logprobs(engine.module, sequences, args.micro_batch, 0.8).float()
-        with timer.stage("scalarise"):
+        with synchronized_stage(timer, "scalarise"):
             scalarised = scalarise(reward_matrix.float(), weights.cpu().repeat_interleave(args.samples, 0)).to(device)
-        with timer.stage("advantages"):
+        with synchronized_stage(timer, "advantages"):
             advantages, _ = rloo_sequence_advantages(scalarised, old_logprobs, ref_logprobs, sequences.response_mask,
                                                      args.samples, 0.05)
-        with timer.stage("update"):
+        with synchronized_stage(timer, "update"):
             rloo_update(engine, sequences, old_logprobs, advantages, micro_batch_size=args.micro_batch,
                         temperature=0.8, seed=step)
-        with timer.stage("sync"):
+        with synchronized_stage(timer, "sync"):
             with torch.no_grad():
                 rollout_model.load_state_dict(engine.module.state_dict())
-        timer.seconds["step"] = time.perf_counter() - began
-        timer.seconds["generated_tokens"] = float(sum(len(ids) for ids in rollouts.response_ids))
+        seconds = {**timer.seconds, "step": timer.metrics()["time/step_s"]}
+        seconds["generated_tokens"] = float(sum(len(ids) for ids in rollouts.response_ids))
         if step >= args.warmup:
-            steps.append(timer.seconds)
+            steps.append(seconds)
     mean = {key: statistics.mean(step[key] for step in steps) for key in steps[0]}
     mean["generate_tokens_per_s"] = mean["generated_tokens"] / mean["generate"]
     mean["orchestrator_share"] = mean["weights"] / mean["step"]
@@ -130,12 +120,12 @@ def run(num_objectives: int, args, tokenizer, encoder_tokenizer, prompts) -> dic
     return mean
 
 
-def rollout_throughput(tokenizer, prompts, batch_sizes, max_new_tokens) -> dict:
-    """hf ``generate`` tokens/s of the 0.5B-class policy in bf16 at several batch sizes."""
+def rollout_throughput(tokenizer, prompts, batch_sizes, max_new_tokens, shapes: dict) -> dict:
+    """hf ``generate`` tokens/s of the 0.5B-class policy (``shapes``) in bf16 at several batch sizes."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(AutoConfig.for_model(
-        "qwen2", **QWEN_05B, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id),
+        "qwen2", **shapes, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id),
         dtype=torch.bfloat16)
     engine = HFRolloutEngine(model, tokenizer, SamplingSettings(max_new_tokens=max_new_tokens), device=device,
                              batch_size=max(batch_sizes))
@@ -152,7 +142,7 @@ def rollout_throughput(tokenizer, prompts, batch_sizes, max_new_tokens) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu_step", description=__doc__.split("\n")[0])
     parser.add_argument("--objectives", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--samples", type=int, default=4)
@@ -164,11 +154,6 @@ def main() -> None:
     parser.add_argument("--output", default="")
     parser.add_argument("--small", action="store_true", help="tiny shapes, to check the script on a CPU")
     args = parser.parse_args()
-    if args.small:
-        QWEN_05B.update(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-                        intermediate_size=128, vocab_size=1000)
-        XLMR_BASE.update(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-                         vocab_size=1000)
     tokenizer = train_tiny_tokenizer()
     encoder_tokenizer = train_tiny_tokenizer(kind="encoder")
     prompts = [json.loads(line)["prompt"] for line in (shipped_dir() / "prompts.jsonl").read_text().splitlines()]
@@ -178,7 +163,8 @@ def main() -> None:
         report["steps"][k] = run(k, args, tokenizer, encoder_tokenizer, prompts)
         print(json.dumps({f"K={k}": report["steps"][k]}, indent=1), flush=True)
     if args.throughput_batches:
-        report["hf_tokens_per_s"] = rollout_throughput(tokenizer, prompts, args.throughput_batches, args.max_new_tokens)
+        report["hf_tokens_per_s"] = rollout_throughput(tokenizer, prompts, args.throughput_batches, args.max_new_tokens,
+                                                       model_shapes(args.small)[0])
         print(json.dumps({"hf_tokens_per_s": report["hf_tokens_per_s"]}), flush=True)
     if args.output:
         with open(args.output, "w") as handle:

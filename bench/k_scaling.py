@@ -1,6 +1,6 @@
 """CPU benchmark: how the RLOO pipeline's step time grows with the number K of reward objectives.
 
-One tiny policy (``tiny:gpt2`` built from its config and saved, as in ``bench/cpu_vs_trl.py``), the RLOO pipeline of
+One tiny policy (``tiny:gpt2`` built from its config and saved, as in ``bench.cpu_vs_trl``), the RLOO pipeline of
 ``configs/tiny/pro_morlhf.yaml`` with uniform weights, 8 prompts x 4 samples, 40 new tokens, and K = 1, 2, 4 reward
 objectives of two kinds:
 
@@ -18,7 +18,7 @@ machine's load drifts, and the two K=1 runs bracket the others. Reported per run
 ``time/<stage>_s`` (first ``--warmup`` steps dropped) and the CPU seconds per step of the whole process tree (driver,
 Ray daemons, actors) split by process; per kind, the ratio K=4 / K=1 of the medians over the runs of each K.
 
-Run: ``python bench/k_scaling.py`` (4 to 10 minutes on 2 loaded cores, mostly actor start-up).
+Run: ``python -m bench.k_scaling`` (4 to 10 minutes on 2 loaded cores, mostly actor start-up).
 """
 
 from __future__ import annotations
@@ -26,25 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_vs_trl import (  # noqa: E402  (the bench scripts share their helpers)
-    CONFIG,
-    REWARD_FUNCTIONS,
-    SAMPLES_PER_PROMPT,
-    cpu_by_process,
-    function_rewards,
-    load_average,
-    machine,
-    our_overrides,
-    run_ours,
-    save_tiny_policy,
-)
+from bench.measure import cpu_by_process, load_average, machine
+from bench.pipeline_side import (CONFIG, REWARD_FUNCTIONS, SAMPLES_PER_PROMPT, function_rewards, our_overrides, run_ours,
+                                 save_tiny_policy)
 
 KINDS = ("functions", "models")
 
@@ -65,6 +54,7 @@ def reward_specs(kind: str, k: int):
 
 
 def run_one(kind: str, k: int, model_dir: Path, workdir: Path, args) -> dict:
+    """One RLOO pipeline run with K reward objectives of ``kind`` (``bench.pipeline_side.run_ours``)."""
     from pro_rl.config import load_config
     from pro_rl.config.loading import validate
 
@@ -113,7 +103,7 @@ def report(results: Dict[str, List[Tuple[int, dict]]], info: Dict[str, str], arg
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.k_scaling", description=__doc__.splitlines()[0])
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 1],
                         help="numbers of reward objectives, run in this order (K=1 first and last brackets drift)")
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)

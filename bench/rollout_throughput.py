@@ -1,6 +1,6 @@
 """Rollout throughput: the vLLM backend against the hf backend (transformers ``generate``), tokens per second.
 
-Same work on both sides: one policy of Qwen2.5-0.5B's shapes (``gpu_step.QWEN_05B``, random weights, bf16) built
+Same work on both sides: one policy of Qwen2.5-0.5B's shapes (``bench.gpu_shapes.QWEN_05B``, random weights, bf16) built
 from its config and saved once with the tiny tokenizer trained in code (nothing is downloaded); both engines load
 that directory. Same toy-world prompts, one sample per prompt, temperature 0.8 and top-p 0.95, seeded as in an RL
 step, and exactly ``--new-tokens`` tokens per response on both sides (``min_new_tokens = max_new_tokens`` holds eos
@@ -11,7 +11,7 @@ Tokens/s = generated tokens / wall seconds of one ``generate`` call of the whole
 median of ``--repeats`` calls. The hf side runs first and its model is freed before vLLM starts. Without CUDA or
 without vLLM only the hf side runs (``--small`` gives tiny shapes for a CPU) and the vLLM column says so.
 
-    python bench/rollout_throughput.py [--batches 64 128] [--new-tokens 128] [--repeats 3] [--output FILE.json]
+    python -m bench.rollout_throughput [--batches 64 128] [--new-tokens 128] [--repeats 3] [--output FILE.json]
 
 Prints one markdown row per batch size: | batch | new tokens | hf tokens/s | vLLM tokens/s | vLLM / hf |.
 """
@@ -28,13 +28,12 @@ import time
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from gpu_step import QWEN_05B, synchronize  # bench/gpu_step.py: this script's directory is on sys.path
+from bench.gpu_shapes import QWEN_05B, SMALL_QWEN
+from bench.measure import synchronize
 from pro_rl.data.toy_world import shipped_dir
 from pro_rl.models.tokenizer import train_tiny_tokenizer
 from pro_rl.rollout import HFRolloutEngine, SamplingSettings, VLLMRolloutEngine
 
-SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-             intermediate_size=128, vocab_size=1000)
 MAX_PROMPT_LENGTH = 128
 
 
@@ -74,7 +73,7 @@ def vllm_missing() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.rollout_throughput", description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128], help="prompts per generate call")
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
@@ -90,7 +89,7 @@ def main() -> None:
                                 min_new_tokens=args.new_tokens)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     directory = tempfile.TemporaryDirectory(prefix="rollout_throughput_")
-    save_policy(directory.name, tokenizer, SMALL if args.small else QWEN_05B)
+    save_policy(directory.name, tokenizer, SMALL_QWEN if args.small else QWEN_05B)
 
     model = AutoModelForCausalLM.from_pretrained(directory.name, dtype=torch.bfloat16)
     hf = HFRolloutEngine(model, tokenizer, settings, max_prompt_length=MAX_PROMPT_LENGTH, device=device,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Sequence, TypeVar
 
 from pro_rl.config import ProRLConfig, load_config
 
@@ -25,6 +25,8 @@ PIPELINE_MODULES = {
     "compare_methods": "pipelines.compare_methods",
 }
 
+Inputs = TypeVar("Inputs")
+
 
 @dataclass
 class RunResult:
@@ -32,15 +34,22 @@ class RunResult:
     metrics: Dict[str, float] = field(default_factory=dict)
 
 
-def train_in_run_dir(config: ProRLConfig, train: Callable[[Path, "MetricsLogger"], Dict[str, float]]) -> RunResult:
-    """A single-process training pipeline: prepare the run directory, train with a metrics logger, close it."""
+def train_in_run_dir(config: ProRLConfig, load: Callable[[], Inputs],
+                     train: Callable[[Inputs, Path, "MetricsLogger"], Dict[str, float]]) -> RunResult:
+    """A single-process training pipeline, in the order that keeps an earlier run safe: check the run directory
+    (reads only), ``load()`` and check every input, only then prepare the directory and ``train(inputs,
+    output_dir, metrics)``. SIGINT/SIGTERM stop training at a step boundary with ``RunInterrupted``."""
+    from pro_rl.training import interrupts
     from pro_rl.training.metrics import MetricsLogger
-    from pro_rl.training.run_dir import prepare_run_dir
+    from pro_rl.training.run_dir import check_run_dir, prepare_run_dir
 
+    check_run_dir(config)
+    inputs = load()
     output_dir = prepare_run_dir(config)
     metrics = MetricsLogger(output_dir)
     try:
-        results = train(output_dir, metrics)
+        with interrupts.handling_signals(output_dir):
+            results = train(inputs, output_dir, metrics)
     finally:
         metrics.close()
     return RunResult(output_dir=output_dir, metrics=results)

@@ -23,7 +23,9 @@ online iterations of RiC and PRO-WIC (offline RiC stops after its warm-up). Rewa
 ``reward_models``; the tiny config uses the toy world's ground-truth functions, so the fronts are exact scores.
 
 Each stage is an ordinary run of its own config with the paths of earlier stages filled in; with
-``run.resume: auto`` a re-run skips the stages ``stages.json`` records as finished with the same resolved config.
+``run.resume: auto`` a re-run skips the stages ``stages.json`` records as finished with the same resolved config
+and redoes the others, replacing what they left (``run.overwrite``); with ``resume: never`` a directory that holds a
+run is refused unless ``run.overwrite: true``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Dict, List, Sequence
 import pipelines
 from pipelines import RunResult
 from pipelines.comparison_report import write_comparison
-from pro_rl.config import ProRLConfig, load_config
+from pro_rl.config import ConfigError, ProRLConfig, load_config
 from pro_rl.config.loading import to_yaml
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.run_dir import prepare_run_dir
@@ -71,7 +73,7 @@ class Stages:
             logger.info("compare: stage %s finished earlier, skipped (%s)", name, earlier["output_dir"])
             return Path(earlier["output_dir"])
         print(f"== compare: {name}", flush=True)
-        result = pipelines.run(resolved)
+        result = pipelines.run(replace(resolved, run=replace(resolved.run, overwrite=True)))  # redo it, whatever was there
         self.done[name] = {"output_dir": str(result.output_dir), "config": digest}
         self.path.write_text(json.dumps(self.done, indent=2) + "\n")
         return result.output_dir
@@ -161,8 +163,22 @@ def evaluation_config(config: ProRLConfig, method: str, trained: Dict[str, objec
                    orchestrator=replace(config.orchestrator, path=str(trained.get("orchestrator", ""))))
 
 
+def continuing(config: ProRLConfig) -> ProRLConfig:
+    """With ``run.resume: auto`` a comparison may continue with changed settings (``Stages`` re-runs the stages they
+    reach), so a comparison's own directory is continued whatever its saved config says; any other run there is
+    refused as usual by ``prepare_run_dir``."""
+    saved = Path(config.run.output_dir) / "config.yaml"
+    if config.run.resume != "auto" or not saved.is_file():
+        return config
+    try:
+        earlier = load_config(saved).pipeline
+    except ConfigError:
+        return config
+    return replace(config, run=replace(config.run, overwrite=True)) if earlier == "compare_methods" else config
+
+
 def run(config: ProRLConfig) -> RunResult:
-    output_dir = prepare_run_dir(config)
+    output_dir = prepare_run_dir(continuing(config))
     stages = Stages(output_dir, resume=config.run.resume == "auto")
     trained = train_methods(config, output_dir, stages)
     summaries = {}

@@ -8,7 +8,8 @@
     <output>/report.md        curves, the orchestrator's weights per category, the held-out table
 
 Each stage is an ordinary run of its own config (``configs/tiny/*.yaml``) with the paths of the previous
-stage filled in, so every stage can also be re-run alone with ``pro-rl run``.
+stage filled in, so every stage can also be re-run alone with ``pro-rl run``. A second demo into the same output
+replaces its stages (``run.overwrite=true``); an output directory that holds some other run is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Dict, Sequence
 
 import pipelines
 from pro_rl.config import ConfigError
+from pro_rl.training.run_dir import holds_run
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "tiny"
 
@@ -48,11 +50,14 @@ def run_demo(output: str | Path = "runs/demo", overrides: Sequence[str] = ()) ->
         ("morlhf_uniform", "pro_morlhf", [*trained_rewards, f"policy.model={output / 'sft' / 'final' / 'policy'}",
                                           "weights.mode=uniform", "run.name=tiny-morlhf-uniform"]),
     ]
+    if holds_run(output):
+        raise ConfigError(f"demo output {output} holds a run of another pipeline (config.yaml, metrics.jsonl, "
+                          "checkpoints or final); choose another --output")
     results: Dict[str, Dict[str, float]] = {}
     for index, (name, config_name, stage_overrides) in enumerate(stages, start=1):
         print(f"== {index}/{len(stages)} {name}", flush=True)
-        result = pipelines.run(tiny_config(config_name),
-                               [f"run.output_dir={output / name}", *stage_overrides, *overrides])
+        result = pipelines.run(tiny_config(config_name), [f"run.output_dir={output / name}", "run.overwrite=true",
+                                                          *stage_overrides, *overrides])
         results[name] = {k: v for k, v in result.metrics.items() if k.startswith("eval/")}
     report = make_report(output, objectives, results)
     (output / "summary.json").write_text(json.dumps(results, indent=2))

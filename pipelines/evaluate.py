@@ -1,23 +1,31 @@
 """Evaluate a test-time multi-objective policy over a weight grid: Pareto front, hypervolume, equal-weight table.
 
-Reads top to bottom: check the config, generate and score at every weight point (``pro_rl.training.evaluation``),
-then plot the front and write ``report.md`` and ``evaluation.json`` into the run directory.
+Reads top to bottom: check the config and the run directory, generate and score at every weight point
+(``pro_rl.training.evaluation``), then — only now touching the run directory — plot the front and write
+``report.md`` and ``evaluation.json``.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pipelines import RunResult
 from pipelines.evaluation_report import plot_front, write_report
 from pro_rl.config import ProRLConfig
 from pro_rl.training.evaluation import check_evaluate_config, evaluate_weight_grid
 from pro_rl.training.metrics import MetricsLogger
-from pro_rl.training.run_dir import prepare_run_dir
+from pro_rl.training.run_dir import check_run_dir, prepare_run_dir
 
 
 def run(config: ProRLConfig) -> RunResult:
     check_evaluate_config(config)
-    output_dir = prepare_run_dir(config)
+    check_run_dir(config)
     summary = evaluate_weight_grid(config)
+    return write_outputs(summary, prepare_run_dir(config))
+
+
+def write_outputs(summary: dict, output_dir: Path) -> RunResult:
+    """The front plot, ``report.md``, ``evaluation.json`` and the final metrics line of an evaluation summary."""
     plot_path = plot_front(summary, output_dir / "plots" / "pareto_front.png")
     write_report(summary, output_dir, plot_path)
     final = {"eval/hypervolume": summary["hypervolume"], "eval/front_size": sum(p["on_front"] for p in summary["points"])}

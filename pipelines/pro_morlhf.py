@@ -2,71 +2,98 @@
 
 Each step: weights → generate → score → reference → scalarise → advantages → update → sync → log (→ checkpoint).
 ``weights.mode: orchestrator`` takes per-prompt weights from the Preference Orchestrator; ``fixed`` / ``uniform``
-use one vector for every prompt (MORLHF). ``algorithm.name`` picks RLOO, PPO or online DPO; everything else is the
-same loop. The driver holds the prompts, the running normaliser and the KL controller; the actors hold the models.
+use one vector for every prompt (MORLHF). ``algorithm.name`` names a registered RL algorithm (``pro_rl.rl``: RLOO,
+PPO, online DPO, or one of the user's) and ``algorithm.reward_source`` a registered reward source; the loop is the
+same for all. The driver holds the prompts, the running normaliser and the KL controller; the actors hold the models.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
 import ray
-import torch
 from tqdm.auto import tqdm
 
 from pipelines import RunResult
 from pipelines import rl_stages as stages
-from pro_rl.algorithms import RunningNormaliser
+from pipelines.held_out import held_out_metrics, load_held_out
+from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser
 from pro_rl.config import ProRLConfig
-from pro_rl.data.canonical import load_prompts
+from pro_rl.data.canonical import data_limits, load_prompts
 from pro_rl.data.formats import render_prompt
+from pro_rl.rl import Experience, build_algorithm, build_reward_source
+from pro_rl.training import interrupts
 from pro_rl.training.checkpoint import atomic_checkpoint, latest_checkpoint, read_state, remove_partial
 from pro_rl.training.loop import batch_indices
 from pro_rl.training.metrics import MetricsLogger, StageTimer
-from pro_rl.training.run_dir import prepare_run_dir
+from pro_rl.training.run_dir import check_run_dir, prepare_run_dir
 
 logger = logging.getLogger("pro_rl.pipeline")
 
 
 def run(config: ProRLConfig) -> RunResult:
-    output_dir = prepare_run_dir(config)
-    prompts = [render_prompt(p) for p in load_prompts(config.data.prompts, on_bad_row=config.data.on_bad_row)["prompt"]]
-    held_out_prompts, true_weights = held_out(config)
+    """Load and check every input (prompts, held-out prompts, registry names) before the run directory is touched,
+    then start the actors and train."""
+    check_run_dir(config)  # reads only: refuses a start that would mix with or destroy another run
+    prompts = [render_prompt(p) for p in load_prompts(config.data.prompts, **data_limits(config.data))["prompt"]]
+    held_out_prompts, true_weights = load_held_out(config)
     orchestrator_path = config.orchestrator.path if config.weights.mode == "orchestrator" else ""
     if config.weights.mode == "orchestrator" and not orchestrator_path:
         raise ValueError("weights.mode is 'orchestrator' but orchestrator.path names no trained orchestrator")
+    algorithm = build_algorithm(config.algorithm.name)
+    reward_source = build_reward_source(config.algorithm.reward_source, config)
+    output_dir = prepare_run_dir(config)  # only once every input has loaded
     stages.connect_ray(config)
-    roles = launch(config, orchestrator_path)
-    try:
-        metrics = train(config, roles, prompts, output_dir, held_out_prompts, true_weights)
-    finally:
-        roles.shutdown()
+    with interrupts.handling_signals(output_dir):
+        roles = launch(config, algorithm, reward_source, orchestrator_path)
+        try:
+            metrics = train(config, roles, algorithm, prompts, output_dir, held_out_prompts, true_weights)
+        finally:
+            roles.shutdown()
     return RunResult(output_dir=output_dir, metrics=metrics)
 
 
-def launch(config, orchestrator_path: str):
+def launch(config, algorithm, reward_source, orchestrator_path: str):
     from actors.launch import launch_roles
 
-    return launch_roles(config, config.policy.model, stages.rows_per_update(config), orchestrator_path)
+    return launch_roles(config, config.policy.model, algorithm, reward_source, orchestrator_path)
 
 
-def held_out(config):
-    if not config.data.eval_prompts:
-        return [], None
-    rows = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)
-    prompts = [render_prompt(p) for p in rows["prompt"]]
-    if "weights" not in rows.column_names:
-        return prompts, None
-    return prompts, torch.tensor([[w[name] for name in config.objectives] for w in rows["weights"]])
+def make_kl_controller(config):
+    """β of the KL penalty: fixed, or adaptive (Ziegler et al.) following ``kl/seq_mean`` towards ``target_kl``."""
+    algorithm = config.algorithm
+    if algorithm.adaptive_kl:
+        return AdaptiveKLController(algorithm.kl_coef, algorithm.target_kl, algorithm.kl_horizon)
+    return FixedKLController(algorithm.kl_coef)
 
 
-def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weights) -> Dict[str, float]:
-    algorithm, n = config.algorithm, config.rollout.num_samples
-    objectives = config.objectives
-    state = stages.LoopState(0, RunningNormaliser(len(objectives)), stages.make_kl_controller(config))
+@dataclass
+class LoopState:
+    """What a checkpoint must restore besides the models: step, normaliser and KL controller."""
+
+    step: int
+    normaliser: RunningNormaliser
+    kl_controller: object
+    skipped_samples: int = 0
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "normaliser": self.normaliser.state_dict(),
+                "kl_controller": self.kl_controller.state_dict(), "skipped_samples": self.skipped_samples}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+        self.normaliser.load_state_dict(state["normaliser"])
+        self.kl_controller.load_state_dict(state["kl_controller"])
+        self.skipped_samples = int(state.get("skipped_samples", 0))
+
+
+def train(config, roles, algorithm, prompts, output_dir: Path, held_out_prompts, true_weights) -> Dict[str, float]:
+    objectives, steps = config.objectives, config.algorithm.steps
+    state = LoopState(0, RunningNormaliser(len(objectives)), make_kl_controller(config))
     checkpoints = output_dir / "checkpoints"
     resume_from(config, roles, state, checkpoints)
     metrics = MetricsLogger(output_dir)
@@ -74,50 +101,20 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
     stages.sync_weights(roles, state.step)
     if state.step == 0 and held_out_prompts:
         metrics.log(0, held_out_metrics(roles, held_out_prompts, true_weights, objectives, config.run.seed, 0))
-    timer = StageTimer()
-    bar = tqdm(total=algorithm.steps, initial=state.step, desc=config.run.name, disable=not config.run.progress)
-    for step in range(state.step, algorithm.steps):
-        timer.start_step()
-        seed = config.run.seed * 1_000_003 + step
-        indices = batch_indices(len(prompts), algorithm.prompt_batch_size, step, config.run.seed)
-        batch = [prompts[i] for i in indices]
-        # Stages overlap where their inputs allow: the orchestrator answers while the engines generate, and the
-        # reference (and old-policy, critic) passes run while the reward models score; each stage's time is the wait
-        # for its results.
-        with timer.stage("weights"):
-            pending_weights = stages.submit_prompt_weights(config, roles.orchestrator, batch)
-        with timer.stage("generate"):
-            rollouts = stages.generate(roles, batch, n, seed, version=step)
-        with timer.stage("weights"):
-            weights = stages.collect_prompt_weights(config, pending_weights, len(batch))
-        with timer.stage("score"):
-            pending_reference = stages.submit_reference(roles, rollouts, with_old=algorithm.name != "online_dpo")
-            reward_matrix, valid = stages.score(roles.rewards, rollouts, algorithm.on_bad_reward)
-        with timer.stage("reference"):
-            ref_logprobs, old_logprobs, values = stages.collect_reference(pending_reference)
-        with timer.stage("scalarise"):
-            scalarised = stages.scalarise_rewards(config, reward_matrix, weights, valid, state.normaliser)
-        with timer.stage("advantages"):
-            policy_payload, critic_payload, advantage_stats = stages.build_update(
-                config, rollouts, scalarised, valid, ref_logprobs, old_logprobs, values, state.kl_controller.value)
-        with timer.stage("update"):  # vLLM engines on the policy's GPU sleep through it ...
-            update_stats = stages.update(roles, policy_payload, critic_payload, seed)
-        with timer.stage("sync"):  # ... and wake for the weight copy
-            stages.sync_weights(roles, step + 1)
-        state.step = step + 1
-        state.skipped_samples += int((~valid).sum())
-        kl_mean = advantage_stats.get("kl/mean", update_stats.get("kl/mean"))  # online DPO: from its update
-        state.kl_controller.update(kl_mean, len(rollouts))
-        with timer.stage("log"):
-            values_to_log = {**stages.step_metrics(objectives, reward_matrix, valid, weights, scalarised, rollouts),
-                             **advantage_stats, **update_stats, "kl/coef": state.kl_controller.value,
-                             "data/first_prompt_index": indices[0]}
-        if state.step % config.run.log_every == 0 or state.step == algorithm.steps:
-            metrics.log(state.step, {**values_to_log, **timer.metrics()})
-        if config.run.checkpoint_every and state.step % config.run.checkpoint_every == 0:
+    bar = tqdm(total=steps, initial=state.step, desc=config.run.name, disable=not config.run.progress)
+    for step in range(state.step, steps):
+        values_to_log = rl_step(config, roles, algorithm, prompts, state, step)
+        if state.step % config.run.log_every == 0 or state.step == steps:
+            metrics.log(state.step, values_to_log)
+        due = config.run.checkpoint_every and state.step % config.run.checkpoint_every == 0
+        if due or interrupts.requested():  # Ctrl-C / SIGTERM: a checkpoint of this step, then stop
             save_checkpoint(config, roles, state, checkpoints)
-        bar.set_postfix(reward=f"{values_to_log['reward/total/mean']:.3f}", kl=f"{kl_mean:.3f}")
+        bar.set_postfix(reward=f"{values_to_log['reward/total/mean']:.3f}", kl=f"{values_to_log['kl/mean']:.3f}")
         bar.update(1)
+        if interrupts.requested():
+            bar.close()
+            metrics.close()
+            raise interrupts.interrupted(state.step)
     bar.close()
     final = ray.get(roles.policy.save_pretrained.remote(str(output_dir / "final" / "policy")))
     logger.info("policy saved to %s", final)
@@ -131,15 +128,49 @@ def train(config, roles, prompts, output_dir: Path, held_out_prompts, true_weigh
     return result
 
 
-def held_out_metrics(roles, prompts, true_weights, objectives, seed: int, version: int) -> Dict[str, float]:
-    result = stages.evaluate_held_out(roles, prompts, true_weights, objectives, seed, version)
-    values = {f"eval/reward/{name}/mean": value for name, value in result.per_objective.items()}
-    if result.w_star is not None:
-        values["eval/reward/w_star/mean"] = result.w_star
-    return values
+def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int) -> Dict[str, float]:
+    """One RL step, its stages timed; advances ``state`` and returns the step's metrics.
+
+    Stages overlap where their inputs allow: the orchestrator answers while the engines generate, and the reference
+    (and old-policy, critic) passes run while the reward models score; each stage's time is the wait for its results.
+    """
+    timer = StageTimer()
+    timer.start_step()
+    seed = config.run.seed * 1_000_003 + step
+    indices = batch_indices(len(prompts), config.algorithm.prompt_batch_size, step, config.run.seed)
+    batch = [prompts[i] for i in indices]
+    with timer.stage("weights"):
+        pending_weights = stages.submit_prompt_weights(config, roles.orchestrator, batch)
+    with timer.stage("generate"):
+        rollouts = stages.generate(roles, batch, config.rollout.num_samples, seed, version=step)
+    with timer.stage("weights"):
+        weights = stages.collect_prompt_weights(config, pending_weights, len(batch))
+    with timer.stage("score"):
+        pending_reference = stages.submit_reference(roles, rollouts, with_old=algorithm.needs_old_logprobs)
+        reward_matrix, valid = stages.score(roles, rollouts, config.algorithm.on_bad_reward)
+    with timer.stage("reference"):
+        ref_logprobs, old_logprobs, values = stages.collect_reference(pending_reference)
+    with timer.stage("scalarise"):
+        scalarised = stages.scalarise_rewards(config, reward_matrix, weights, valid, state.normaliser)
+    with timer.stage("advantages"):
+        experience = Experience(rollouts, scalarised, valid, ref_logprobs, old_logprobs, values)
+        batches = algorithm.build_update(experience, config, state.kl_controller.value)
+    with timer.stage("update"):  # vLLM engines on the policy's GPU sleep through it ...
+        update_stats = stages.update(roles, batches, seed)
+    with timer.stage("sync"):  # ... and wake for the weight copy
+        stages.sync_weights(roles, step + 1)
+    state.step = step + 1
+    state.skipped_samples += int((~valid).sum())
+    kl_stats = {**update_stats, **batches.stats}  # online DPO measures its KL in the update's forward passes
+    state.kl_controller.update(kl_stats["kl/mean"], len(rollouts))
+    with timer.stage("log"):
+        values_to_log = {**stages.step_metrics(config.objectives, reward_matrix, valid, weights, scalarised, rollouts),
+                         **batches.stats, **update_stats, "kl/coef": state.kl_controller.value,
+                         "data/first_prompt_index": indices[0]}
+    return {**values_to_log, **timer.metrics()}
 
 
-def save_checkpoint(config, roles, state: stages.LoopState, checkpoints: Path) -> None:
+def save_checkpoint(config, roles, state: LoopState, checkpoints: Path) -> None:
     """Policy (and critic) engine states plus the loop state, written atomically."""
     with atomic_checkpoint(checkpoints, state.step, state.state_dict(), config.run.keep_checkpoints) as directory:
         calls = [roles.policy.save_state.remote(str(directory))]
@@ -148,7 +179,7 @@ def save_checkpoint(config, roles, state: stages.LoopState, checkpoints: Path) -
         ray.get(calls)
 
 
-def resume_from(config, roles, state: stages.LoopState, checkpoints: Path) -> Optional[Path]:
+def resume_from(config, roles, state: LoopState, checkpoints: Path) -> Optional[Path]:
     """With ``run.resume: auto``, restore the last complete checkpoint (half-written ones are removed)."""
     remove_partial(checkpoints)
     if config.run.resume != "auto":

@@ -3,6 +3,8 @@
 Reads top to bottom: for each objective k, run ``soups.rl_config`` (e.g. ``configs/tiny/pro_morlhf.yaml``) with
 ``weights.mode=fixed`` and the one-hot weight vector e_k into ``<run>/objectives/<name>/``; then evaluate the
 interpolated policies θ(w) = Σ_k w_k θ_k over the weight grid (``evaluate.method: soups``) into ``<run>/``.
+The experts inherit ``run.resume`` and ``run.overwrite``: a resumed soup resumes its experts, a replaced one
+replaces them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pipelines
 from pipelines import RunResult
 from pipelines import evaluate
 from pro_rl.config import ConfigError, ProRLConfig, load_config
+from pro_rl.training.evaluation import check_evaluate_config, evaluate_weight_grid
 from pro_rl.training.run_dir import prepare_run_dir
 
 
@@ -23,7 +26,8 @@ def single_objective_overrides(config: ProRLConfig, index: int, output_dir: Path
     one_hot = ",".join("1.0" if k == index else "0.0" for k in range(len(config.objectives)))
     name = config.objectives[index]
     return [*config.soups.rl_overrides, "weights.mode=fixed", f"weights.fixed=[{one_hot}]",
-            f"run.output_dir={output_dir / 'objectives' / name}", f"run.name={config.run.name}-{name}"]
+            f"run.output_dir={output_dir / 'objectives' / name}", f"run.name={config.run.name}-{name}",
+            f"run.resume={config.run.resume}", f"run.overwrite={str(config.run.overwrite).lower()}"]
 
 
 def check_soups_config(config: ProRLConfig) -> None:
@@ -49,4 +53,5 @@ def run(config: ProRLConfig) -> RunResult:
     policies = train_experts(config, output_dir)
     evaluation = replace(config, pipeline="evaluate",
                          evaluate=replace(config.evaluate, method="soups", soup_policies=policies))
-    return evaluate.run(evaluation)
+    check_evaluate_config(evaluation)
+    return evaluate.write_outputs(evaluate_weight_grid(evaluation), output_dir)

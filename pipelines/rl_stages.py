@@ -1,7 +1,9 @@
 """The stages of one RL step (DESIGN.md "One RL step"), each a small function the driver calls by name.
 
 The driver (``pipelines.pro_morlhf``) holds the data and the loop; these functions talk to the actors and call
-``pro_rl`` for the math. The reward matrix R (B·n × K) stays a matrix until ``scalarise``.
+``pro_rl`` for the math. The reward matrix R (B·n × K) stays a matrix until ``scalarise``. Nothing here depends on
+the RL algorithm: the algorithm object (``pro_rl.rl``) builds and runs the update, the reward source maps the reward
+actors' outputs to R, and the roles' ``WeightSync`` pushes weights.
 """
 
 from __future__ import annotations
@@ -9,18 +11,20 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import ray
 import torch
 
-from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser, scalarise, sum_masked
+from pro_rl.algorithms import RunningNormaliser, scalarise
+from pro_rl.rl import UpdateBatches
 from pro_rl.rollout import Rollouts
-from pro_rl.rollout.weight_sync import weight_transport
-from pro_rl.training import rl_advantages
 
 logger = logging.getLogger("pro_rl.pipeline")
+
+
+LOOPBACK = "127.0.0.1"
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 class BadRewardError(ValueError):
@@ -32,7 +36,8 @@ def connect_ray(config) -> None:
 
     The local cluster is this run's own (``address="local"``, ``resources.num_cpus`` CPUs): a bare ``ray.init()``
     would join whatever cluster ``ray start`` last recorded on the machine, and fail there because ``num_cpus`` is
-    given. ``resources.ray_address=auto`` joins that cluster on purpose.
+    given. ``resources.ray_address=auto`` joins that cluster on purpose. The local cluster listens on 127.0.0.1 only
+    (``start_local_ray``).
     """
     if ray.is_initialized():
         return
@@ -40,41 +45,30 @@ def connect_ray(config) -> None:
     if address and address != "local":
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(address="local", num_cpus=config.resources.num_cpus or None, include_dashboard=False,
-                 log_to_driver=True)
+        start_local_ray(num_cpus=config.resources.num_cpus or None, include_dashboard=False, log_to_driver=True)
 
 
-def rows_per_update(config) -> int:
-    """Rows of one policy update: sequences for RLOO/PPO, pairs for online DPO."""
-    prompts = config.algorithm.prompt_batch_size
-    return prompts if config.algorithm.name == "online_dpo" else prompts * config.rollout.num_samples
+def start_local_ray(**init_kwargs) -> None:
+    """``ray.init(address="local")`` with every Ray process (GCS, raylet, workers, dashboard) bound to 127.0.0.1.
 
+    Ray 2.60 has no public switch for this: ``_node_ip_address="127.0.0.1"`` alone is turned back into the machine's
+    address. What makes Ray pick the loopback address is its single-machine mode, ``ray_constants.ENABLE_RAY_CLUSTER``
+    false (the ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` setting, read when ``ray`` is imported): it is set for the
+    driver and for the processes ``ray.init`` starts, then restored, so nothing else in this process changes.
+    """
+    from ray._private import ray_constants
 
-def make_kl_controller(config):
-    algorithm = config.algorithm
-    if algorithm.adaptive_kl:
-        return AdaptiveKLController(algorithm.kl_coef, algorithm.target_kl, algorithm.kl_horizon)
-    return FixedKLController(algorithm.kl_coef)
-
-
-@dataclass
-class LoopState:
-    """What a checkpoint must restore besides the models: step, normaliser and KL controller."""
-
-    step: int
-    normaliser: RunningNormaliser
-    kl_controller: object
-    skipped_samples: int = 0
-
-    def state_dict(self) -> dict:
-        return {"step": self.step, "normaliser": self.normaliser.state_dict(),
-                "kl_controller": self.kl_controller.state_dict(), "skipped_samples": self.skipped_samples}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.step = int(state["step"])
-        self.normaliser.load_state_dict(state["normaliser"])
-        self.kl_controller.load_state_dict(state["kl_controller"])
-        self.skipped_samples = int(state.get("skipped_samples", 0))
+    saved_flag, saved_env = ray_constants.ENABLE_RAY_CLUSTER, os.environ.get(LOCAL_ONLY_ENV)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    os.environ[LOCAL_ONLY_ENV] = "0"
+    try:
+        ray.init(address="local", _node_ip_address=LOOPBACK, dashboard_host=LOOPBACK, **init_kwargs)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(LOCAL_ONLY_ENV, None)
+        else:
+            os.environ[LOCAL_ONLY_ENV] = saved_env
 
 
 # --- 1. weights ---------------------------------------------------------------------------------------------------
@@ -136,29 +130,32 @@ def assemble_replicas(parts: List[Rollouts], num_replicas: int, num_prompts: int
     """The replicas' rollouts back in prompt order (undoing ``submit_to_replicas``'s round-robin deal)."""
     if len(parts) == 1:
         return parts[0]
-    order = [(i % num_replicas, i // num_replicas) for i in range(num_prompts)]
-    fields = {"prompts": [], "responses": [], "prompt_ids": [], "response_ids": []}
-    for part_index, position in order:
-        part = parts[part_index]
+    prompts, responses, prompt_ids, response_ids = [], [], [], []
+    for index in range(num_prompts):
+        part, position = parts[index % num_replicas], index // num_replicas
         rows = slice(position * num_samples, (position + 1) * num_samples)
-        for name in fields:
-            fields[name].extend(getattr(part, name)[rows])
-    return Rollouts(num_samples=num_samples, **fields)
+        prompts += part.prompts[rows]
+        responses += part.responses[rows]
+        prompt_ids += part.prompt_ids[rows]
+        response_ids += part.response_ids[rows]
+    return Rollouts(prompts, responses, prompt_ids, response_ids, num_samples)
 
 
 # --- 3. score -----------------------------------------------------------------------------------------------------
 
-def score(reward_actors: Dict[str, object], rollouts: Rollouts, on_bad_reward: str) -> Tuple[torch.Tensor, torch.Tensor]:
-    """All K reward actors at once → (reward matrix (N, K), valid (N,) bool).
+def score(roles, rollouts: Rollouts, on_bad_reward: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """All reward actors at once → (reward matrix (N, K), valid (N,) bool); the roles' reward source maps the
+    actors' outputs to R.
 
     A NaN/inf reward raises ``BadRewardError`` naming the objective and the count, or with ``on_bad_reward: skip``
-    marks the sample invalid (it is then never trained on).
+    marks the sample invalid (each algorithm then leaves it out of its update, see ``pro_rl.rl``).
     """
-    names = list(reward_actors)
-    columns = ray.get([reward_actors[name].score.remote(rollouts.prompts, rollouts.responses) for name in names])
-    reward_matrix = torch.tensor(columns, dtype=torch.float32).T.contiguous()
+    names = list(roles.rewards)
+    outputs = ray.get([roles.rewards[name].score.remote(rollouts.prompts, rollouts.responses) for name in names])
+    reward_matrix = roles.reward_source.reward_matrix(dict(zip(names, outputs)))
     finite = torch.isfinite(reward_matrix)
-    bad_counts = {name: int((~finite[:, k]).sum()) for k, name in enumerate(names)}
+    objectives = roles.reward_source.objectives
+    bad_counts = {name: int((~finite[:, k]).sum()) for k, name in enumerate(objectives)}
     bad = {name: count for name, count in bad_counts.items() if count}
     if bad and on_bad_reward == "error":
         detail = ", ".join(f"objective '{name}': {count} of {len(rollouts)}" for name, count in bad.items())
@@ -171,8 +168,8 @@ def score(reward_actors: Dict[str, object], rollouts: Rollouts, on_bad_reward: s
 # --- 4. reference and old log-probs (and values) ------------------------------------------------------------------
 
 def submit_reference(roles, rollouts: Rollouts, with_old: bool) -> Dict[str, object]:
-    """The reference pass, the policy's old log-probs (``with_old``; online DPO needs none) and the critic's values,
-    under way at once; the loop scores the rollouts meanwhile."""
+    """The reference pass, the policy's old log-probs (``with_old``: the algorithm's ``needs_old_logprobs``) and the
+    critic's values (when the run has a critic), under way at once; the loop scores the rollouts meanwhile."""
     ids = (rollouts.prompt_ids, rollouts.response_ids)
     pending = {"reference": roles.reference.logprobs.remote(*ids)}
     if with_old:
@@ -194,8 +191,8 @@ def scalarise_rewards(config, reward_matrix: torch.Tensor, weights: torch.Tensor
                       normaliser: RunningNormaliser) -> torch.Tensor:
     """r = Σ_k w_k(x) R_k per sample (eq. 9), after the running per-objective z-score when configured.
 
-    ``weights`` are per prompt (B, K) and repeat over the prompt's n samples. Invalid samples get 0 here; their
-    advantage is zeroed later.
+    ``weights`` are per prompt (B, K) and repeat over the prompt's n samples. Invalid samples get 0 here and stay
+    out of the normaliser's statistics; each algorithm leaves them out of its update.
     """
     samples = reward_matrix.shape[0] // weights.shape[0]
     rewards = torch.where(valid[:, None], reward_matrix, torch.zeros_like(reward_matrix))
@@ -203,64 +200,19 @@ def scalarise_rewards(config, reward_matrix: torch.Tensor, weights: torch.Tensor
         if valid.any():
             normaliser.update(rewards[valid])
         rewards = normaliser.normalise(rewards)
-    return scalarise(rewards, weights.repeat_interleave(samples, dim=0))
+    scalarised = scalarise(rewards, weights.repeat_interleave(samples, dim=0))
+    return torch.where(valid, scalarised, torch.zeros_like(scalarised))  # not the z-score of a placeholder 0
 
 
-# --- 6. advantages ------------------------------------------------------------------------------------------------
+# --- 6. advantages (the algorithm's ``build_update``), 7. update, 8. sync --------------------------------------------
 
-def group_valid(valid: torch.Tensor, num_samples: int) -> torch.Tensor:
-    """(N,) True where every sample of the row's prompt is valid (RLOO and DPO compare within the group)."""
-    return valid.view(-1, num_samples).all(dim=1).repeat_interleave(num_samples)
-
-
-def build_update(config, rollouts: Rollouts, scalarised: torch.Tensor, valid: torch.Tensor, ref_logprobs, old_logprobs,
-                 values, kl_coef: float) -> Tuple[dict, Optional[dict], Dict[str, float]]:
-    """The policy update payload (and the critic's for PPO) with the advantage statistics.
-
-    Skipped samples (invalid rewards) stay in the batch with zero advantage — no gradient flows from them and the
-    batch keeps its shape; for online DPO an invalid prompt's pair is (i, i), whose loss has zero gradient.
-    """
-    from pro_rl.training.sequences import make_sequence_batch
-
-    algorithm, n = config.algorithm, rollouts.num_samples
-    keep = group_valid(valid, n)
-    mask = make_sequence_batch(rollouts.prompt_ids, rollouts.response_ids, 0).response_mask
-    ids = {"prompt_ids": rollouts.prompt_ids, "response_ids": rollouts.response_ids}
-    if algorithm.name == "rloo":
-        advantages, stats = rl_advantages.rloo_sequence_advantages(
-            scalarised, old_logprobs, ref_logprobs, mask, n, kl_coef, algorithm.kl_estimator)
-        return {**ids, "old_logprobs": old_logprobs, "advantages": advantages * keep}, None, stats
-    if algorithm.name == "ppo":
-        advantages, returns, stats = rl_advantages.ppo_token_advantages(
-            scalarised, old_logprobs, ref_logprobs, values, mask, kl_coef, algorithm.kl_estimator, algorithm.gamma,
-            algorithm.lam)
-        returns = torch.where(keep[:, None], returns, values)
-        policy = {**ids, "old_logprobs": old_logprobs, "advantages": advantages * keep[:, None]}
-        critic = {**ids, "old_values": values, "returns": returns}
-        return policy, critic, stats
-    chosen, rejected = rl_advantages.dpo_pairs(scalarised, n)
-    prompt_ok = keep.view(-1, n)[:, 0]
-    rejected = torch.where(prompt_ok, rejected, chosen)
-    ref_sequence = sum_masked(ref_logprobs, mask)
-    pick = lambda index, rows: [rows[i] for i in index.tolist()]  # noqa: E731
-    payload = {
-        "chosen_prompt_ids": pick(chosen, rollouts.prompt_ids), "chosen_response_ids": pick(chosen, rollouts.response_ids),
-        "rejected_prompt_ids": pick(rejected, rollouts.prompt_ids),
-        "rejected_response_ids": pick(rejected, rollouts.response_ids),
-        "ref_chosen_logps": ref_sequence[chosen], "ref_rejected_logps": ref_sequence[rejected],
-    }
-    margin = (scalarised[chosen] - scalarised[rejected]).mean().item()
-    return payload, None, {"dpo/scalarised_margin": margin}  # kl/mean comes from the update's forward pass
-
-
-# --- 7. update, 8. sync -------------------------------------------------------------------------------------------
-
-def update(roles, policy_payload: dict, critic_payload: Optional[dict], seed: int) -> Dict[str, float]:
-    """Policy (and critic) update; vLLM engines on the policy's GPU sleep through it (the sync wakes them)."""
+def update(roles, batches: UpdateBatches, seed: int) -> Dict[str, float]:
+    """Policy (and critic) update on the algorithm's batches; vLLM engines on the policy's GPU sleep through it (the
+    sync wakes them)."""
     put_rollout_engines_to_sleep(roles)
-    calls = [roles.policy.update.remote(policy_payload, seed)]
-    if critic_payload is not None:
-        calls.append(roles.critic.update.remote(seed=seed, **critic_payload))
+    calls = [roles.policy.update.remote(batches.policy, seed)]
+    if batches.critic is not None:
+        calls.append(roles.critic.update.remote(batches.critic, seed))
     stats: Dict[str, float] = {}
     for result in ray.get(calls):
         stats.update(result)
@@ -274,59 +226,13 @@ def put_rollout_engines_to_sleep(roles) -> None:
 
 
 def sync_weights(roles, version: int) -> None:
-    """Push the policy's weights to every rollout engine (``pro_rl.rollout.weight_sync``); sleeping engines wake."""
+    """Push the policy's weights to every rollout engine (the roles' ``WeightSync``); sleeping engines wake."""
     push_weights(roles, roles.rollouts, version)
 
 
-_DEVICE_IDENTITIES: Dict[str, str] = {}
-
-
-def device_identities(handles: List) -> List[str]:
-    """Each actor's physical device (asked once per actor: a restarted actor keeps its id and its bundle)."""
-    missing = [handle for handle in handles if handle._actor_id.hex() not in _DEVICE_IDENTITIES]
-    for handle, identity in zip(missing, ray.get([handle.device_identity.remote() for handle in missing])):
-        _DEVICE_IDENTITIES[handle._actor_id.hex()] = identity
-    return [_DEVICE_IDENTITIES[handle._actor_id.hex()] for handle in handles]
-
-
 def push_weights(roles, rollout_actors: List, version: int, new_weight_group: bool = False) -> None:
-    """The policy's weights into ``rollout_actors``, each by its transport (``weight_sync.weight_transport``): CUDA
-    IPC handles on the policy's GPU, a NCCL broadcast to vLLM engines elsewhere, a CPU state dict to other hf
-    engines. All copies run at once; one wait for the lot."""
-    placement = roles.rollout_placement
-    policy_device, *engine_devices = device_identities([roles.policy, *rollout_actors])
-    by_transport: Dict[str, List] = {}
-    for actor, device in zip(rollout_actors, engine_devices):
-        by_transport.setdefault(weight_transport(placement.backend, device, policy_device), []).append(actor)
-    calls = []
-    for transport, actors in by_transport.items():
-        if transport == "nccl":
-            payload = nccl_weight_payload(roles.policy, actors, placement.tensor_parallel_size, new_weight_group)
-            calls.append(roles.policy.broadcast_weights.remote())
-        else:
-            payload = roles.policy.weights_for_sync.remote(transport)
-        calls.extend(actor.load_weights.remote(payload, version) for actor in actors)
-    ray.get(calls)
-
-
-_WEIGHT_GROUPS: Dict[str, Tuple[Tuple[str, ...], object]] = {}
-
-
-def nccl_weight_payload(policy, engines: List, tensor_parallel_size: int, new_group: bool):
-    """The engines' ``load_weights`` payload for a NCCL broadcast (an object-store reference to the tensors' names,
-    dtypes and shapes). The group — the policy as rank 0 and every worker of ``engines`` — forms on first use, when
-    its members change, and on ``new_group`` (an engine restarted)."""
-    members = tuple(engine._actor_id.hex() for engine in engines)
-    known = _WEIGHT_GROUPS.get(policy._actor_id.hex())
-    if new_group or known is None or known[0] != members:
-        (host, port), metadata = ray.get([policy.weight_group_address.remote(), policy.weight_metadata.remote()])
-        world_size = 1 + len(engines) * tensor_parallel_size
-        ray.get([policy.join_weight_group.remote(host, port, world_size)]  # every rank joins at once
-                + [engine.join_weight_group.remote(host, port, 1 + index * tensor_parallel_size, world_size)
-                   for index, engine in enumerate(engines)])
-        known = (members, ray.put({"transport": "nccl", "metadata": metadata}))
-        _WEIGHT_GROUPS[policy._actor_id.hex()] = known
-    return known[1]
+    """The policy's weights into ``rollout_actors`` by each one's transport (``actors.weight_sync.WeightSync``)."""
+    roles.weight_sync.push(roles.policy, rollout_actors, roles.rollout_placement, version, new_weight_group)
 
 
 # --- 9. log -------------------------------------------------------------------------------------------------------
@@ -346,24 +252,3 @@ def step_metrics(objectives: Sequence[str], reward_matrix: torch.Tensor, valid: 
     values["response/length"] = sum(len(ids) for ids in rollouts.response_ids) / max(len(rollouts), 1)
     values["reward/skipped"] = float((~valid).sum())
     return values
-
-
-@dataclass
-class HeldOutResult:
-    per_objective: Dict[str, float]
-    w_star: Optional[float] = None
-    responses: List[str] = field(default_factory=list)
-
-
-def evaluate_held_out(roles, prompts: Sequence[str], true_weights: Optional[torch.Tensor], objectives: Sequence[str],
-                      seed: int, version: int) -> HeldOutResult:
-    """One sample per held-out prompt from the policy of ``version``, scored by the raw reward models;
-    w*-scalarised when w* is known."""
-    rollouts = generate(roles, prompts, 1, seed, version)
-    reward_matrix, valid = score(roles.rewards, rollouts, "skip")
-    rows = reward_matrix[valid]
-    result = HeldOutResult({name: rows[:, k].mean().item() for k, name in enumerate(objectives)},
-                           responses=rollouts.responses)
-    if true_weights is not None:
-        result.w_star = scalarise(rows, true_weights.float()[valid]).mean().item()
-    return result

@@ -8,15 +8,36 @@
     pro-rl config [CONFIG.yaml [overrides]]             print the resolved config (or every key with its help)
     pro-rl toy-world --output DIR [--seed N]            write a fresh copy of the toy multi-objective world
 
-This module is the one place in ``pro_rl`` that reaches ``pipelines`` (lazily, inside ``run`` and ``demo``).
+This module is the one place in ``pro_rl`` that reaches ``pipelines`` (lazily, inside ``run`` and ``demo``), and
+the one that knows Ray's exception types (imported only once Ray is loaded, never at module level).
+
+Failures (DESIGN.md "Rules for failure"): a user error — a bad config, bad data, a missing or unreadable file, a
+bad value — prints ONE line ``pro-rl: error: <what> (<file>:<line> | key '<key>' in <file>)`` on stderr and exits
+2, also when it was raised inside a Ray actor (the ``RayTaskError`` / ``RayActorError`` is unwrapped to its cause).
+``--debug`` (before the command) prints the traceback too. An interrupt (``RunInterrupted`` of
+``pro_rl.training.interrupts``, or a plain Ctrl-C) prints one line and exits with its code (130 for SIGINT, 143
+for SIGTERM). Any other exception is a bug in pro-rl: its traceback is printed as it is (exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from typing import List, Optional
+import traceback
+from typing import List, Optional, Sequence
+
+USER_ERRORS = (ValueError, OSError, LookupError)  # ConfigError and DataError are ValueErrors; KeyError for rows
+EXIT_USER_ERROR = 2
+EXIT_SIGINT = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors as one ``pro-rl: error: ...`` line (exit 2) instead of usage + error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"pro-rl: error: {message} (see {self.prog} --help)\n")
 
 
 USER_TURN_HELP = ("read each prompt as one user message, rendered with the policy's chat template or the plain "
@@ -24,8 +45,9 @@ USER_TURN_HELP = ("read each prompt as one user message, rendered with the polic
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pro-rl", description="Multi-objective RLHF with the Preference Orchestrator.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="pro-rl", description="Multi-objective RLHF with the Preference Orchestrator.")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error, not only its line")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="run the pipeline a config names")
     run.add_argument("config", help="YAML config file")
@@ -101,7 +123,8 @@ def _generate(args: argparse.Namespace) -> int:
     if not prompts:
         print("pro-rl generate: give prompts on the command line or with --prompts FILE.jsonl", file=sys.stderr)
         return 2
-    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+    check_sampling_args(args)
+    weights = parse_weights(args.weights) if args.weights is not None else None
     settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
     for row in generate_answers(args.policy, prompts, weights, args.orchestrator, settings, args.num_samples,
                                 device=args.device, seed=args.seed):
@@ -109,38 +132,149 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+def parse_weights(text: str) -> List[float]:
+    """``--weights 0.2,0.3,0.5`` → [0.2, 0.3, 0.5]; each must be a finite number ≥ 0 (count and sum: inference)."""
     from pro_rl.config import ConfigError
-    from pro_rl.data.errors import DataError
 
-    try:
-        if args.command == "run":
-            import pipelines
+    weights = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ConfigError(f"--weights {text}: '{part.strip()}' is not a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"--weights {text}: {part.strip()} is not a finite weight ≥ 0")
+        weights.append(value)
+    return weights
 
-            result = pipelines.run(args.config, args.overrides)
-            print(json.dumps({"output_dir": str(result.output_dir), "metrics": result.metrics}, indent=2))
-        elif args.command == "weights":
-            return _weights(args)
-        elif args.command == "generate":
-            return _generate(args)
-        elif args.command == "demo":
-            from pipelines.demo import run_demo
 
-            run_demo(args.output, args.overrides)
-        elif args.command == "config":
-            from pro_rl.config import field_help, load_config, to_yaml
+def check_sampling_args(args: argparse.Namespace) -> None:
+    """The sampling options of ``generate``, with the ranges of the config's rollout keys."""
+    from pro_rl.config import ConfigError
 
-            print(to_yaml(load_config(args.config, args.overrides)) if args.config else field_help())
-        elif args.command == "toy-world":
-            from pro_rl.data.toy_world import generate
+    checks = [("--num-samples", args.num_samples, args.num_samples >= 1, "≥ 1"),
+              ("--max-new-tokens", args.max_new_tokens, args.max_new_tokens >= 1, "≥ 1"),
+              ("--temperature", args.temperature, math.isfinite(args.temperature) and args.temperature >= 0, "≥ 0"),
+              ("--top-p", args.top_p, math.isfinite(args.top_p) and 0 < args.top_p <= 1, "in (0, 1]")]
+    for option, value, ok, allowed in checks:
+        if not ok:
+            raise ConfigError(f"{option} must be {allowed}, got {value}")
 
-            for name, path in generate(args.output, seed=args.seed).items():
-                print(f"{name}: {path}")
-    except (ConfigError, DataError, FileNotFoundError) as error:
-        print(f"pro-rl: error: {error}", file=sys.stderr)
-        return 2
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        import pipelines
+
+        result = pipelines.run(args.config, args.overrides)
+        print(json.dumps({"output_dir": str(result.output_dir), "metrics": result.metrics}, indent=2))
+    elif args.command == "weights":
+        return _weights(args)
+    elif args.command == "generate":
+        return _generate(args)
+    elif args.command == "demo":
+        from pipelines.demo import run_demo
+
+        run_demo(args.output, args.overrides)
+    elif args.command == "config":
+        from pro_rl.config import field_help, load_config, to_yaml
+
+        print(to_yaml(load_config(args.config, args.overrides)) if args.config else field_help())
+    elif args.command == "toy-world":
+        from pro_rl.data.toy_world import generate
+
+        for name, path in generate(args.output, seed=args.seed).items():
+            print(f"{name}: {path}")
     return 0
+
+
+def unwrap_ray_error(error: BaseException) -> BaseException:
+    """The exception an actor or task raised, out of Ray's ``RayTaskError`` / ``RayActorError`` wrappers."""
+    ray_exceptions = sys.modules.get("ray.exceptions")  # Ray's errors exist only once Ray is loaded
+    if ray_exceptions is None:
+        return error
+    for _ in range(10):  # a task error inside an actor error inside ...; bounded against cycles
+        if isinstance(error, ray_exceptions.RayTaskError):
+            cause = getattr(error, "cause", None)
+        elif isinstance(error, ray_exceptions.RayActorError):
+            cause = getattr(error, "cause", None) or _actor_init_cause(error)
+            if cause is None:
+                return error
+        else:
+            return error
+        if not isinstance(cause, BaseException):
+            return error
+        error = cause
+    return error
+
+
+class ActorStartError(ValueError):
+    """A user error an actor's ``__init__`` raised; Ray keeps only its text (``ActorDiedError.error_msg``)."""
+
+
+USER_ERROR_NAMES = ("ConfigError", "DataError", "ValueError", "OSError", "FileNotFoundError", "IsADirectoryError",
+                    "PermissionError", "NotADirectoryError", "UnicodeDecodeError", "KeyError")
+
+
+def _actor_init_cause(error: BaseException) -> Optional[BaseException]:
+    """The user error an actor's ``__init__`` raised, rebuilt from the last line of Ray's text, or None."""
+    if not getattr(error, "actor_init_failed", False):
+        return None
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in reversed(lines):
+        name, separator, message = line.partition(": ")
+        if separator and name.rsplit(".", 1)[-1] in USER_ERROR_NAMES:
+            return ActorStartError(f"{message} (raised while an actor started)")
+    return None
+
+
+def error_line(error: BaseException) -> str:
+    """The one line of a user error: ``<what> (<file>:<line> | key '<key>' in <file>)`` where the error knows them."""
+    one_line = getattr(error, "one_line", None)
+    text = one_line() if callable(one_line) else _os_error_text(error) if isinstance(error, OSError) else str(error)
+    text = " ".join(text.split()) or type(error).__name__
+    return text
+
+
+def _os_error_text(error: OSError) -> str:
+    if error.filename is not None and error.strerror:
+        return f"{error.strerror} ({error.filename})"
+    return str(error)
+
+
+def _interrupt_type() -> type:
+    """``RunInterrupted`` of the training loop when that module exists, else a type nothing raises."""
+    try:
+        from pro_rl.training.interrupts import RunInterrupted
+    except ImportError:
+        return type("NoRunInterrupted", (Exception,), {})
+    return RunInterrupted
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one ``pro-rl`` command; returns the exit code (user errors 2, interrupts 130/143)."""
+    args = _parser().parse_args(argv)
+    debug = args.debug
+    try:
+        return _command(args)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("pro-rl: interrupted (Ctrl-C); with run.resume=auto a run continues from its last complete "
+              "checkpoint", file=sys.stderr)
+        return EXIT_SIGINT
+    except Exception as raised:  # noqa: BLE001 — sorted below into user errors, interrupts and bugs
+        error = unwrap_ray_error(raised)
+        if isinstance(error, _interrupt_type()):
+            if debug:
+                traceback.print_exception(type(raised), raised, raised.__traceback__)
+            print(f"pro-rl: {error_line(error)}", file=sys.stderr)
+            return int(getattr(error, "exit_code", EXIT_SIGINT))
+        if not isinstance(error, USER_ERRORS):
+            raise
+        if debug:
+            traceback.print_exception(type(raised), raised, raised.__traceback__)
+        print(f"pro-rl: error: {error_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ other policy (SFT, MORLHF, PRO-MORLHF, a soup) answers the prompt as it is.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -20,23 +21,33 @@ from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
 
-def prompt_weights(conditioning: Optional[Conditioning], count: int, weights: Optional[Sequence[float]],
-                   orchestrator: Optional[str], device: str, prompts: Sequence[str]) -> List[Optional[List[float]]]:
-    """One weight vector per prompt (None for a policy without tags): the user's, else the orchestrator's."""
+def check_weights(conditioning: Optional[Conditioning], weights: Optional[Sequence[float]],
+                  orchestrator: Optional[str]) -> None:
+    """The user's weights (or orchestrator) against what the policy reads; a ``ConfigError`` before any model loads."""
     if conditioning is None:
         if weights is not None or orchestrator:
             raise ConfigError("this policy was not trained with preference tags (no wic_conditioning.json): "
                               "it takes no weights")
-        return [None] * count
+        return
     num_objectives = len(conditioning.objectives)
     if weights is not None:
-        if len(weights) != num_objectives or any(w < 0 for w in weights) or abs(sum(weights) - 1) > 1e-6:
+        if (len(weights) != num_objectives or not all(math.isfinite(w) and w >= 0 for w in weights)
+                or abs(sum(weights) - 1) > 1e-6):
             raise ConfigError(f"--weights {list(weights)}: need {num_objectives} weights ≥ 0 summing to 1, in the "
                               f"order {conditioning.objectives}")
-        return [list(weights)] * count
-    if not orchestrator:
+    elif not orchestrator:
         raise ConfigError(f"this policy reads preference tags for {conditioning.objectives}: give --weights or an "
                           "--orchestrator to recommend them")
+
+
+def prompt_weights(conditioning: Optional[Conditioning], count: int, weights: Optional[Sequence[float]],
+                   orchestrator: Optional[str], device: str, prompts: Sequence[str]) -> List[Optional[List[float]]]:
+    """One weight vector per prompt (None for a policy without tags): the user's, else the orchestrator's."""
+    check_weights(conditioning, weights, orchestrator)
+    if conditioning is None:
+        return [None] * count
+    if weights is not None:
+        return [list(weights)] * count
     predictor = OrchestratorPredictor(orchestrator, device)
     if predictor.objectives != conditioning.objectives:
         raise ConfigError(f"the orchestrator's objectives {predictor.objectives} differ from the policy's "
@@ -51,6 +62,7 @@ def generate_answers(policy: str, prompts: Sequence, weights: Optional[Sequence[
     """Rows {prompt, weights, conditioned_prompt, response}, ``num_samples`` per prompt."""
     conditioning_path = Path(policy) / CONDITIONING_FILE
     conditioning = Conditioning.load(conditioning_path) if conditioning_path.is_file() else None
+    check_weights(conditioning, weights, orchestrator)
     model, tokenizer = load_policy(policy, ModelConfig(model=policy))
     texts = [render_prompt(prompt, tokenizer) for prompt in prompts]
     vectors = prompt_weights(conditioning, len(texts), weights, orchestrator, device, texts)

@@ -10,17 +10,19 @@ from pro_rl.algorithms.gae import gae_advantages, token_level_rewards
 from pro_rl.algorithms.kl import AdaptiveKLController, FixedKLController, kl_penalty
 from pro_rl.algorithms.logprobs import sequence_token_logprobs, sum_masked
 from pro_rl.algorithms.masked import masked_mean, masked_var, masked_whiten
-from pro_rl.algorithms.normalisation import RunningNormaliser, zscore_stats
+from pro_rl.algorithms.normalisation import RunningNormaliser, zscore, zscore_stats
 from pro_rl.algorithms.orchestrator import orchestrator_loss, orchestrator_metrics, orchestrator_targets
 from pro_rl.algorithms.pareto import hypervolume, pareto_mask
 from pro_rl.algorithms.ppo import ppo_policy_loss, ppo_value_loss
-from pro_rl.algorithms.rloo import rloo_advantages, sequence_clipped_loss
+from pro_rl.algorithms.rloo import rloo_advantages, samples_with_baseline, sequence_clipped_loss
 from pro_rl.algorithms.scalarisation import scalarise
+from pro_rl.algorithms.simplex import argmax_agreement, weight_entropy
 
 __all__ = [
     "AdaptiveKLController",
     "FixedKLController",
     "RunningNormaliser",
+    "argmax_agreement",
     "bradley_terry_loss",
     "dpo_loss",
     "gae_advantages",
@@ -37,11 +39,14 @@ __all__ = [
     "ppo_policy_loss",
     "ppo_value_loss",
     "rloo_advantages",
+    "samples_with_baseline",
     "scalarise",
     "select_best_worst",
     "sequence_clipped_loss",
     "sequence_token_logprobs",
     "sum_masked",
     "token_level_rewards",
+    "weight_entropy",
+    "zscore",
     "zscore_stats",
 ]

@@ -1,7 +1,9 @@
 """Online DPO / IPO for PRO-MORLHF (eq. 9): pick a pair per prompt by scalarised reward, then a preference loss.
 
 From the n samples of a prompt, the one with the highest scalarised reward (eq. 9) is "chosen" and the one with the
-lowest is "rejected". With sequence-summed log-probs,
+lowest is "rejected" (TRL's online DPO), both among the prompt's valid samples: a sample whose reward was NaN/inf
+(skipped) is never picked, and a prompt with fewer than 2 valid samples gets the pair (i, i), whose loss has zero
+gradient. With sequence-summed log-probs,
 
     logits = (log pi(y_c) - log pi(y_r)) - (log pi_ref(y_c) - log pi_ref(y_r))
     sigmoid (DPO, Rafailov et al. 2023):  L = mean( -log sigmoid(beta * logits) )
@@ -10,6 +12,8 @@ lowest is "rejected". With sequence-summed log-probs,
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -17,16 +21,18 @@ from torch import Tensor
 DPO_LOSS_TYPES = ("sigmoid", "ipo")
 
 
-def select_best_worst(scalarised: Tensor, num_samples: int) -> tuple[Tensor, Tensor]:
-    """Indices of the best and worst sample of each prompt's group.
+def select_best_worst(scalarised: Tensor, num_samples: int, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Indices of the best and worst valid sample of each prompt's group.
 
     Args:
         scalarised: (B * n,) scalarised rewards, the n samples of a prompt contiguous.
         num_samples: n (>= 2).
+        valid: (B * n,) bool, False for samples that may not be picked; ``None``: all valid.
 
     Returns:
         ``(chosen_index, rejected_index)``, LongTensors (B,) of indices into the flat batch. Ties: chosen is the
         first maximum, rejected the last minimum, so the two differ even when a group's rewards are all equal.
+        A group with fewer than 2 valid samples gets rejected = chosen (its first valid sample, else its first).
     """
     if num_samples < 2:
         raise ValueError(f"a preference pair needs at least 2 samples per prompt, got num_samples={num_samples}")
@@ -34,8 +40,18 @@ def select_best_worst(scalarised: Tensor, num_samples: int) -> tuple[Tensor, Ten
         raise ValueError(f"scalarised must have shape (B * {num_samples},), got {tuple(scalarised.shape)}")
     grouped = scalarised.view(-1, num_samples)
     group_start = torch.arange(grouped.shape[0], device=scalarised.device) * num_samples
-    first_max = torch.argmax(grouped, dim=1)  # argmax returns the first maximal index
-    last_min = num_samples - 1 - torch.argmin(grouped.flip(dims=[1]), dim=1)
+    if valid is None:
+        for_max = for_min = grouped
+    else:
+        valid_grouped = valid.view(-1, num_samples)
+        for_max = torch.where(valid_grouped, grouped, torch.full_like(grouped, -math.inf))
+        for_min = torch.where(valid_grouped, grouped, torch.full_like(grouped, math.inf))
+    first_max = torch.argmax(for_max, dim=1)  # argmax returns the first maximal index
+    last_min = num_samples - 1 - torch.argmin(for_min.flip(dims=[1]), dim=1)
+    if valid is not None:
+        too_few = valid_grouped.sum(dim=1) < 2
+        first_max = torch.where(too_few, valid_grouped.to(torch.long).argmax(dim=1), first_max)
+        last_min = torch.where(too_few, first_max, last_min)
     return (group_start + first_max).long(), (group_start + last_min).long()
 
 

@@ -9,6 +9,12 @@ penalty -beta * kl_t. GAE (Schulman et al., 2016) then runs backwards over the r
 
 V_{t+1} and A_{t+1} are 0 past the last real token. Advantages are returned raw: whitening them with
 ``masked_whiten`` is the caller's step.
+
+Where the score goes: on the last real response token (its eos when the model stopped, else the last token it was
+allowed). TRL's PPO trainer put it at the first padding slot instead, which for a response that filled
+``max_new_tokens`` is one past the end (its issue #3750). We keep the last real token: it is the action that
+completed the response, the critic has a value there, and every row gets its score inside the mask, so no reward
+is lost to truncation and GAE sees it at the same step for truncated and stopped responses alike.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Per-objective reward normalisation.
 
-Two ways to z-score the columns of a reward matrix (B, K):
+``zscore`` is the one z-scoring formula, z = (r - mean) / std per column; two ways to get its statistics for a reward
+matrix (B, K):
 
 - ``RunningNormaliser`` keeps a running mean and variance per objective over the batches seen during RL, merging each
   new batch with the parallel-variance formula of Chan et al. (the batch form of Welford's update). Statistics are
@@ -43,6 +44,24 @@ def zscore_stats(rewards: Tensor) -> tuple[Tensor, Tensor]:
     std = values.var(dim=0, unbiased=False).sqrt()
     std = torch.where(std > 0, std, torch.ones_like(std))
     return mean.to(rewards.dtype), std.to(rewards.dtype)
+
+
+def zscore(rewards: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """Column-wise z-scores z[n, k] = (rewards[n, k] - mean[k]) / std[k].
+
+    Args:
+        rewards: (N, K) rewards of N rows for K objectives.
+        mean: (K,) per-objective mean (from ``zscore_stats``, a saved copy of it, or ``RunningNormaliser``).
+        std: (K,) per-objective scale, non-zero.
+
+    Returns:
+        (N, K) z-scores, in the dtype torch promotion gives ``rewards``, ``mean`` and ``std`` (no cast is made, so
+        callers pick the precision).
+    """
+    if mean.dim() != 1 or mean.shape != std.shape:
+        raise ValueError(f"mean and std must both be (K,), got {tuple(mean.shape)} and {tuple(std.shape)}")
+    _check_reward_matrix(rewards, mean.shape[0])
+    return (rewards - mean) / std
 
 
 class RunningNormaliser:
@@ -112,8 +131,8 @@ class RunningNormaliser:
             scale = torch.ones_like(self._mean)
         else:
             scale = (self.var + self.epsilon).sqrt()
-        centred = rewards.to(torch.float64) - self._mean.to(rewards.device)
-        return (centred / scale.to(rewards.device)).to(rewards.dtype)
+        normalised = zscore(rewards.to(torch.float64), self._mean.to(rewards.device), scale.to(rewards.device))
+        return normalised.to(rewards.dtype)
 
     def state_dict(self) -> dict:
         """JSON-serialisable state: plain floats and lists."""

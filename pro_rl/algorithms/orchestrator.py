@@ -15,6 +15,8 @@ import math
 import torch
 from torch import Tensor
 
+from pro_rl.algorithms.simplex import argmax_agreement, weight_entropy
+
 LOG_PROB_FLOOR = math.log(1e-12)
 KL_DIRECTIONS = ("forward", "reverse")
 
@@ -96,16 +98,16 @@ def orchestrator_metrics(
     Returns:
         ``kl``: mean KL(targets || predicted_weights) (the "reverse" direction, finite for one-hot targets);
         ``argmax_agreement``: share of rows where argmax of the prediction equals argmax of ``true_weights`` if given,
-        else of ``targets``; ``target_entropy``: mean entropy of the target rows in nats.
+        else of ``targets`` (``argmax_agreement``); ``target_entropy``: mean entropy of the target rows in nats
+        (``weight_entropy``). All three are computed in float64.
     """
     _check_same_2d("predicted_weights", predicted_weights, "targets", targets)
     with torch.no_grad():
         predicted = predicted_weights.detach().double()
         target = targets.detach().double()
-        log_target = _floored_log(target)
-        kl = categorical_kl(target, log_target, _floored_log(predicted)).mean()
+        kl = categorical_kl(target, _floored_log(target), _floored_log(predicted)).mean()
         reference = targets if true_weights is None else true_weights
         _check_same_2d("predicted_weights", predicted_weights, "true_weights", reference)
-        agreement = (predicted.argmax(dim=-1) == reference.argmax(dim=-1)).double().mean()
-        entropy = -(target * log_target).sum(dim=-1).mean()  # 0 * floored log 0 counts as 0
-    return {"kl": float(kl), "argmax_agreement": float(agreement), "target_entropy": float(entropy)}
+        agreement = argmax_agreement(predicted, reference)
+        entropy = weight_entropy(target).mean()
+    return {"kl": float(kl), "argmax_agreement": agreement, "target_entropy": float(entropy)}

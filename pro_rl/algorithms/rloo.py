@@ -11,6 +11,10 @@ rho_i = exp(sum_t log pi_theta - sum_t log pi_old):
     L = mean_i( -min(rho_i A_i, clip(rho_i, 1 - eps, 1 + eps) A_i) )
 
 Batches are flat with the n samples of a prompt contiguous: [p0s0, p0s1, ..., p0s(n-1), p1s0, ...].
+
+Invalid samples (a NaN/inf reward skipped by ``algorithm.on_bad_reward: skip``) leave the baseline, as in TRL's
+RLOO: with V the valid samples of a prompt and m = |V|, b_i = (sum_{j in V} r_j - r_i) / (m - 1) for i in V. An
+invalid sample, and every sample of a prompt with m < 2 (no baseline to compare with), gets A_i = 0.
 """
 
 from __future__ import annotations
@@ -19,15 +23,16 @@ import torch
 from torch import Tensor
 
 
-def rloo_advantages(rewards: Tensor, num_samples: int) -> Tensor:
-    """Leave-one-out advantages ``A_i = r_i - (sum_j r_j - r_i) / (n - 1)`` within each prompt's group.
+def rloo_advantages(rewards: Tensor, num_samples: int, valid: Tensor | None = None) -> Tensor:
+    """Leave-one-out advantages ``A_i = r_i - (sum_j r_j - r_i) / (m - 1)`` over the m valid samples of a prompt.
 
     Args:
         rewards: (B * n,) sequence rewards, the n samples of a prompt contiguous.
         num_samples: n, samples per prompt (>= 2).
+        valid: (B * n,) bool, False for samples to leave out (see the module docstring); ``None``: all valid.
 
     Returns:
-        (B * n,) advantages in the same order.
+        (B * n,) advantages in the same order; 0 for invalid samples and for prompts with fewer than 2 valid ones.
     """
     if num_samples < 2:
         raise ValueError(f"RLOO needs at least 2 samples per prompt, got num_samples={num_samples}")
@@ -36,8 +41,31 @@ def rloo_advantages(rewards: Tensor, num_samples: int) -> Tensor:
             f"rewards must have shape (B * {num_samples},), got {tuple(rewards.shape)}"
         )
     grouped = rewards.view(-1, num_samples)
-    leave_one_out_baseline = (grouped.sum(dim=1, keepdim=True) - grouped) / (num_samples - 1)
-    return (grouped - leave_one_out_baseline).reshape(-1)
+    if valid is None:
+        leave_one_out_baseline = (grouped.sum(dim=1, keepdim=True) - grouped) / (num_samples - 1)
+        return (grouped - leave_one_out_baseline).reshape(-1)
+    if valid.shape != rewards.shape:
+        raise ValueError(f"valid {tuple(valid.shape)} must have the shape of rewards {tuple(rewards.shape)}")
+    valid_grouped = valid.view(-1, num_samples)
+    valid_rewards = torch.where(valid_grouped, grouped, torch.zeros_like(grouped))
+    valid_count = valid_grouped.sum(dim=1, keepdim=True)
+    leave_one_out_baseline = (valid_rewards.sum(dim=1, keepdim=True) - grouped) / (valid_count - 1).clamp(min=1)
+    counted = samples_with_baseline(valid, num_samples).view(-1, num_samples)
+    advantages = torch.where(counted, grouped - leave_one_out_baseline, torch.zeros_like(grouped))
+    return advantages.reshape(-1)
+
+
+def samples_with_baseline(valid: Tensor, num_samples: int) -> Tensor:
+    """(B * n,) bool: the sample is valid and its prompt has at least 2 valid samples (a leave-one-out baseline).
+
+    Args:
+        valid: (B * n,) bool, the n samples of a prompt contiguous.
+        num_samples: n.
+    """
+    if valid.dim() != 1 or valid.shape[0] % num_samples != 0:
+        raise ValueError(f"valid must have shape (B * {num_samples},), got {tuple(valid.shape)}")
+    grouped = valid.view(-1, num_samples)
+    return (grouped & (grouped.sum(dim=1, keepdim=True) >= 2)).reshape(-1)
 
 
 def sequence_clipped_loss(

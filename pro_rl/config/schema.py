@@ -1,6 +1,8 @@
 """Typed configuration: one dataclass per section, defaults equal to the PRO paper's values.
 
-Every field carries one line of help in ``metadata["help"]`` (shown by ``pro-rl config --help-fields``).
+Every field carries one line of help in ``metadata["help"]`` (shown by ``pro-rl config``); every numeric field also
+carries its allowed ``Range`` in ``metadata["range"]``, which its help text states and ``validate`` enforces (NaN and
+±inf are never in a range).
 Values that only suit tiny CPU models (learning rates near 1e-3, a handful of steps) live in
 ``configs/tiny/*.yaml``, never here.
 
@@ -11,19 +13,63 @@ RiC's MORLHF: adaptive KL with init 0.2 and target 3.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
              "compare_methods")
 COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf")
 
 
-def _field(default: Any, help: str) -> Any:
-    """A dataclass field with a one-line help text."""
+TINY_CAUSAL_ARCHS = ("gpt2", "llama", "qwen2")  # what ``tiny:<arch>`` builds: causal LMs ...
+TINY_ENCODER_ARCHS = ("xlm-roberta", "roberta")  # ... and encoders (the orchestrator)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The finite values a numeric key may take: ``low``..``high``, each end open or closed."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = _number(self.low), _number(self.high)
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '≥'} {low}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:g}"
+
+
+POSITIVE = Range(0, low_open=True)
+NON_NEGATIVE = Range(0)
+AT_LEAST_ONE = Range(1)
+UNIT = Range(0, 1)  # [0, 1]
+FRACTION = Range(0, 1, high_open=True)  # [0, 1)
+PROBABILITY = Range(0, 1, low_open=True)  # (0, 1]
+SEED = Range(0, 2**32 - 1)
+ZERO_STAGE = Range(0, 3)
+TINY_VOCAB = Range(261)  # the 256 byte tokens and 5 special tokens of the tiny tokenizer
+
+
+def _field(default: Any, help: str, range: Optional[Range] = None) -> Any:
+    """A dataclass field with a one-line help text; a numeric field also names its ``Range`` (added to the help)."""
+    metadata = {"help": help} if range is None else {"help": f"{help} Range: {range}.", "range": range}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 def _section(factory: Any, help: str) -> Any:
@@ -34,37 +80,38 @@ def _section(factory: Any, help: str) -> Any:
 class RunConfig:
     name: str = _field("pro-rl", "Name of the run, used in logs and the tensorboard run name.")
     output_dir: str = _field("runs/default", "Run directory: config.yaml, metrics.jsonl, checkpoints/, final/.")
-    seed: int = _field(0, "Seed for data order, sampling and initialisation.")
+    seed: int = _field(0, "Seed for data order, sampling and initialisation.", SEED)
     resume: str = _field("never", "'never' starts fresh; 'auto' continues from the last complete checkpoint.")
+    overwrite: bool = _field(False, "Let a fresh start (resume 'never') replace the run already in output_dir; without it such a start refuses.")
     device: str = _field("auto", "'auto' (cuda when present, else cpu), 'cpu' or 'cuda'.")
-    log_every: int = _field(1, "Log metrics every N steps.")
-    checkpoint_every: int = _field(0, "Write a checkpoint every N steps (0: only at the end).")
-    keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.")
+    log_every: int = _field(1, "Log metrics every N steps.", AT_LEAST_ONE)
+    checkpoint_every: int = _field(0, "Write a checkpoint every N steps (0: only at the end).", NON_NEGATIVE)
+    keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.", AT_LEAST_ONE)
     progress: bool = _field(True, "Show progress bars.")
 
 
 @dataclass
 class TrainingConfig:
-    learning_rate: float = _field(1e-5, "AdamW learning rate.")
-    weight_decay: float = _field(0.0, "AdamW weight decay.")
-    batch_size: int = _field(32, "Examples per optimizer step.")
-    micro_batch_size: int = _field(0, "Examples per forward pass (0: the whole batch).")
-    epochs: float = _field(1.0, "Passes over the training data (fractions allowed).")
-    max_steps: int = _field(0, "Stop after this many optimizer steps (0: no limit beyond epochs).")
-    max_length: int = _field(512, "Token limit of one input (prompt and response together).")
-    eval_fraction: float = _field(0.1, "Fraction of the data held out for evaluation.")
-    warmup_steps: int = _field(0, "Linear learning-rate warm-up steps.")
-    gradient_clipping: float = _field(1.0, "Global gradient-norm clipping (0: off).")
+    learning_rate: float = _field(1e-5, "AdamW learning rate.", POSITIVE)
+    weight_decay: float = _field(0.0, "AdamW weight decay.", NON_NEGATIVE)
+    batch_size: int = _field(32, "Examples per optimizer step.", AT_LEAST_ONE)
+    micro_batch_size: int = _field(0, "Examples per forward pass (0: the whole batch).", NON_NEGATIVE)
+    epochs: float = _field(1.0, "Passes over the training data (fractions allowed).", POSITIVE)
+    max_steps: int = _field(0, "Stop after this many optimizer steps (0: no limit beyond epochs).", NON_NEGATIVE)
+    max_length: int = _field(512, "Token limit of one input (prompt and response together).", AT_LEAST_ONE)
+    eval_fraction: float = _field(0.1, "Fraction of the data held out for evaluation.", FRACTION)
+    warmup_steps: int = _field(0, "Linear learning-rate warm-up steps.", NON_NEGATIVE)
+    gradient_clipping: float = _field(1.0, "Global gradient-norm clipping (0: off).", NON_NEGATIVE)
 
 
 @dataclass
 class ModelConfig:
     model: str = _field("", "Hub id, local directory, 'tiny:<arch>' for a tiny model built from config, or 'module:function' (rewards only).")
     tokenizer: str = _field("", "Tokenizer hub id or directory (empty: the model's own; tiny models train one in code).")
-    tiny_hidden_size: int = _field(64, "Hidden size of a tiny model.")
-    tiny_layers: int = _field(2, "Number of layers of a tiny model.")
-    tiny_heads: int = _field(2, "Attention heads of a tiny model.")
-    tiny_vocab_size: int = _field(1024, "Vocabulary size of the tokenizer trained in code for tiny models.")
+    tiny_hidden_size: int = _field(64, "Hidden size of a tiny model.", AT_LEAST_ONE)
+    tiny_layers: int = _field(2, "Number of layers of a tiny model.", AT_LEAST_ONE)
+    tiny_heads: int = _field(2, "Attention heads of a tiny model.", AT_LEAST_ONE)
+    tiny_vocab_size: int = _field(1024, "Vocabulary size of the tokenizer trained in code for tiny models.", TINY_VOCAB)
     dtype: str = _field("auto", "'auto', 'float32', 'bfloat16' or 'float16'.")
 
 
@@ -74,9 +121,9 @@ class RewardModelConfig(ModelConfig):
     data: str = _field("", "Preference pairs of this objective (file, directory or hub id) for training its reward model.")
     data_adapter: str = _field("auto", "Dataset adapter: auto, canonical, hh_rlhf, ultrafeedback, ultrafeedback_binarized, helpsteer2.")
     data_objective: str = _field("", "Aspect/attribute to read from a multi-aspect dataset (UltraFeedback, HelpSteer2).")
-    label_index: int = _field(0, "Which output logit is the reward (0 for one-logit reward models; 1 for a 2-class classifier's positive class).")
+    label_index: int = _field(0, "Which output logit is the reward (0 for one-logit reward models; 1 for a 2-class classifier's positive class).", NON_NEGATIVE)
     response_only: bool = _field(False, "Score the response alone, without the prompt (e.g. a humor classifier).")
-    batch_size: int = _field(16, "Sequences per scoring forward pass.")
+    batch_size: int = _field(16, "Sequences per scoring forward pass.", AT_LEAST_ONE)
     training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32), "How this reward model is trained.")
 
 
@@ -87,8 +134,8 @@ class DataConfig:
     prompts: str = _field("", "RL training prompts.")
     eval_prompts: str = _field("", "Held-out prompts (optionally with ground-truth 'weights').")
     sft: str = _field("", "Supervised warm-up pairs/responses for the policy (empty: no warm-up).")
-    max_rows: int = _field(0, "Read at most this many rows of each source (0: all).")
-    max_chars: int = _field(0, "Texts longer than this many characters are bad rows (0: no limit).")
+    max_rows: int = _field(0, "Read at most this many rows of each source (0: all).", NON_NEGATIVE)
+    max_chars: int = _field(0, "Texts longer than this many characters are bad rows (0: no limit).", NON_NEGATIVE)
     on_bad_row: str = _field("error", "'error' stops naming file and row; 'skip' drops, counts and logs the row.")
 
 
@@ -96,24 +143,24 @@ class DataConfig:
 class OrchestratorConfig(ModelConfig):
     model: str = _field("FacebookAI/xlm-roberta-base", "Backbone of the Preference Orchestrator (sequence classifier with K labels).")
     path: str = _field("", "A trained orchestrator directory, used by RL pipelines when weights.mode is 'orchestrator'.")
-    tau: float = _field(0.1, "Temperature τ of the targets w* = softmax(r⁺/τ) (eq. 7).")
+    tau: float = _field(0.1, "Temperature τ of the targets w* = softmax(r⁺/τ) (eq. 7).", POSITIVE)
     kl_direction: str = _field("forward", "'forward' = KL(f(x) ‖ w*) as in eq. 8; 'reverse' = KL(w* ‖ f(x)).")
     normalise_rewards: bool = _field(True, "z-score each objective's rewards over the data before eq. 7.")
-    max_prompt_length: int = _field(256, "Token limit of a prompt given to the orchestrator.")
+    max_prompt_length: int = _field(256, "Token limit of a prompt given to the orchestrator.", AT_LEAST_ONE)
     training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32, max_length=256), "How the orchestrator is trained.")
 
 
 @dataclass
 class PolicyConfig(ModelConfig):
     model: str = _field("Qwen/Qwen2.5-7B", "The policy LM (causal LM).")
-    sft_steps: int = _field(0, "Supervised warm-up steps on data.sft before RL (0: none).")
-    sft_learning_rate: float = _field(1e-5, "Learning rate of the supervised warm-up.")
-    learning_rate: float = _field(5e-7, "Learning rate of RL updates (PRO Table 6).")
-    critic_learning_rate: float = _field(9e-6, "Learning rate of the PPO critic.")
-    max_prompt_length: int = _field(512, "Prompts are truncated on the left to this many tokens.")
-    lora_rank: int = _field(0, "LoRA rank of the supervised stages (SFT warm-up, PRO-WIC/RiC) through peft; 0 trains every weight. Adapters are merged into the saved policy.")
-    lora_alpha: int = _field(16, "LoRA scaling α.")
-    lora_dropout: float = _field(0.0, "Dropout on the LoRA inputs.")
+    sft_steps: int = _field(0, "Supervised warm-up steps on data.sft before RL (0: none).", NON_NEGATIVE)
+    sft_learning_rate: float = _field(1e-5, "Learning rate of the supervised warm-up.", POSITIVE)
+    learning_rate: float = _field(5e-7, "Learning rate of RL updates (PRO Table 6).", POSITIVE)
+    critic_learning_rate: float = _field(9e-6, "Learning rate of the PPO critic.", POSITIVE)
+    max_prompt_length: int = _field(512, "Prompts are truncated on the left to this many tokens.", AT_LEAST_ONE)
+    lora_rank: int = _field(0, "LoRA rank of the supervised stages (SFT warm-up, PRO-WIC/RiC) through peft; 0 trains every weight. Adapters are merged into the saved policy.", NON_NEGATIVE)
+    lora_alpha: int = _field(16, "LoRA scaling α.", AT_LEAST_ONE)
+    lora_dropout: float = _field(0.0, "Dropout on the LoRA inputs.", FRACTION)
     lora_target_modules: List[str] = _field([], "Module names that get adapters (empty: peft's default for the architecture).")
 
 
@@ -126,52 +173,54 @@ class WeightsConfig:
 @dataclass
 class AlgorithmConfig:
     name: str = _field("rloo", "'ppo', 'rloo' or 'online_dpo'.")
-    steps: int = _field(100, "RL steps (one batch of prompts each).")
-    prompt_batch_size: int = _field(16, "Prompts per RL step (each gets rollout.num_samples responses).")
-    kl_coef: float = _field(0.1, "β of the KL penalty (PRO Table 6).")
+    steps: int = _field(100, "RL steps (one batch of prompts each).", AT_LEAST_ONE)
+    prompt_batch_size: int = _field(16, "Prompts per RL step (each gets rollout.num_samples responses).", AT_LEAST_ONE)
+    kl_coef: float = _field(0.1, "β of the KL penalty (PRO Table 6).", NON_NEGATIVE)
     kl_estimator: str = _field("k1", "KL estimator: k1, k2 or k3.")
     adaptive_kl: bool = _field(False, "Adapt β towards target_kl (Ziegler et al.).")
-    target_kl: float = _field(3.0, "Target KL of the adaptive controller.")
-    kl_horizon: int = _field(10000, "Horizon of the adaptive controller.")
+    target_kl: float = _field(3.0, "Target KL of the adaptive controller.", POSITIVE)
+    kl_horizon: int = _field(10000, "Horizon of the adaptive controller.", AT_LEAST_ONE)
     normalise_rewards: bool = _field(True, "Running z-score of each objective before weighting (normalise-then-weight).")
-    clip_eps: float = _field(0.2, "Policy ratio clipping ε.")
-    value_clip_eps: float = _field(0.2, "Value clipping ε (PPO).")
-    vf_coef: float = _field(0.1, "Value loss coefficient (PPO).")
-    gamma: float = _field(1.0, "Discount γ (PPO GAE).")
-    lam: float = _field(0.95, "GAE λ (PPO).")
-    ppo_epochs: int = _field(4, "Optimisation epochs over each batch of rollouts.")
-    mini_batch_size: int = _field(0, "Sequences per optimizer step inside an epoch (0: whole batch).")
-    dpo_beta: float = _field(0.1, "β of the online DPO loss.")
+    clip_eps: float = _field(0.2, "Policy ratio clipping ε.", POSITIVE)
+    value_clip_eps: float = _field(0.2, "Value clipping ε (PPO).", POSITIVE)
+    vf_coef: float = _field(0.1, "Value loss coefficient (PPO).", NON_NEGATIVE)
+    gamma: float = _field(1.0, "Discount γ (PPO GAE).", UNIT)
+    lam: float = _field(0.95, "GAE λ (PPO).", UNIT)
+    ppo_epochs: int = _field(4, "Optimisation epochs over each batch of rollouts.", AT_LEAST_ONE)
+    mini_batch_size: int = _field(0, "Sequences per optimizer step inside an epoch (0: whole batch).", NON_NEGATIVE)
+    dpo_beta: float = _field(0.1, "β of the online DPO loss.", POSITIVE)
     dpo_loss: str = _field("sigmoid", "'sigmoid' or 'ipo'.")
     on_bad_reward: str = _field("error", "NaN/inf reward: 'error' names objective and count; 'skip' drops those samples, counted.")
+    normalize_advantages: bool = _field(False, "RLOO: whiten the advantages over the batch (TRL's RLOOConfig.normalize_advantages, default False there too).")
+    reward_source: str = _field("reward_models", "Registered reward source the score stage calls: 'reward_models' (K reward models or module:function rewards, one per objective).")
 
 
 @dataclass
 class RolloutConfig:
     backend: str = _field("hf", "'hf' (transformers generate, CPU/GPU) or 'vllm' (GPU).")
-    num_samples: int = _field(8, "Responses sampled per prompt (PRO Table 6: 8).")
-    temperature: float = _field(0.8, "Sampling temperature (PRO Table 6: 0.8).")
-    top_p: float = _field(0.95, "Nucleus sampling top-p (PRO Table 6: 0.95).")
-    top_k: int = _field(0, "Top-k sampling (0: off).")
-    max_new_tokens: int = _field(128, "Tokens generated per response.")
-    tensor_parallel_size: int = _field(1, "vLLM tensor-parallel size.")
-    gpu_memory_utilization: float = _field(0.5, "vLLM GPU memory share.")
+    num_samples: int = _field(8, "Responses sampled per prompt (PRO Table 6: 8).", AT_LEAST_ONE)
+    temperature: float = _field(0.8, "Sampling temperature (PRO Table 6: 0.8).", NON_NEGATIVE)
+    top_p: float = _field(0.95, "Nucleus sampling top-p (PRO Table 6: 0.95).", PROBABILITY)
+    top_k: int = _field(0, "Top-k sampling (0: off).", NON_NEGATIVE)
+    max_new_tokens: int = _field(128, "Tokens generated per response.", AT_LEAST_ONE)
+    tensor_parallel_size: int = _field(1, "vLLM tensor-parallel size.", AT_LEAST_ONE)
+    gpu_memory_utilization: float = _field(0.5, "vLLM GPU memory share.", PROBABILITY)
 
 
 @dataclass
 class TrainerConfig:
-    zero_stage: int = _field(0, "DeepSpeed ZeRO stage (0 and 2 work on CPU; 3 on GPU).")
+    zero_stage: int = _field(0, "DeepSpeed ZeRO stage (0 and 2 work on CPU; 3 on GPU).", ZERO_STAGE)
     bf16: bool = _field(False, "bf16 mixed precision (GPU).")
     gradient_checkpointing: bool = _field(False, "Recompute activations in the backward pass.")
     offload_optimizer: bool = _field(False, "ZeRO optimizer state offload to CPU.")
-    micro_batch_size: int = _field(0, "Sequences per forward pass in RL updates (0: whole mini-batch).")
+    micro_batch_size: int = _field(0, "Sequences per forward pass in RL updates (0: whole mini-batch).", NON_NEGATIVE)
 
 
 @dataclass
 class RoleResources:
-    num_cpus: float = _field(1.0, "CPUs reserved per replica.")
-    num_gpus: float = _field(0.0, "GPUs per replica (fractions allowed to share a GPU).")
-    replicas: int = _field(1, "Number of actors of this role.")
+    num_cpus: float = _field(1.0, "CPUs reserved per replica.", NON_NEGATIVE)
+    num_gpus: float = _field(0.0, "GPUs per replica (fractions allowed to share a GPU).", NON_NEGATIVE)
+    replicas: int = _field(1, "Number of actors of this role.", AT_LEAST_ONE)
     colocate_with: str = _field("", "Role whose placement-group bundle this role shares (empty: its own).")
 
 
@@ -184,22 +233,22 @@ class ResourcesConfig:
     rollout: RoleResources = _section(lambda: RoleResources(num_cpus=0.5), "Rollout engine actor(s).")
     critic: RoleResources = _section(lambda: RoleResources(num_cpus=0.25), "Critic actor (PPO).")
     ray_address: str = _field("", "Ray cluster to join: empty starts a local one (or joins RAY_ADDRESS under `ray job submit`); 'auto' joins a `ray start` cluster.")
-    num_cpus: int = _field(0, "CPUs of a local cluster started by the driver (0: all).")
+    num_cpus: int = _field(0, "CPUs of a local cluster started by the driver (0: all).", NON_NEGATIVE)
 
 
 @dataclass
 class WicConfig:
     conditioning: str = _field("wic", "'wic': PRO-WIC weight tags <W1> w1 ... (eqs. 10-11); 'ric': RiC reward-score tags <rm1_score> s1 ...")
     offline_data: str = _field("", "Rows {prompt, response or chosen} of the offline stage (empty: data.sft).")
-    offline_steps: int = _field(10000, "SFT steps of the offline stage (PRO A.2: 10,000).")
-    online_iterations: int = _field(2, "Online rejection-sampling iterations (PRO A.2: 2 epochs).")
-    online_steps: int = _field(5000, "SFT steps per online iteration (PRO A.2: 5,000).")
-    online_prompts: int = _field(5000, "Prompts sampled from data.prompts per online iteration (PRO A.2: 5,000).")
-    samples_per_prompt: int = _field(1, "Responses generated per sampled prompt in the online stage.")
+    offline_steps: int = _field(10000, "SFT steps of the offline stage (PRO A.2: 10,000).", AT_LEAST_ONE)
+    online_iterations: int = _field(2, "Online rejection-sampling iterations (PRO A.2: 2 epochs).", NON_NEGATIVE)
+    online_steps: int = _field(5000, "SFT steps per online iteration (PRO A.2: 5,000).", AT_LEAST_ONE)
+    online_prompts: int = _field(5000, "Prompts sampled from data.prompts per online iteration (PRO A.2: 5,000).", AT_LEAST_ONE)
+    samples_per_prompt: int = _field(1, "Responses generated per sampled prompt in the online stage.", AT_LEAST_ONE)
     online_weights: str = _field("orchestrator", "Weights of online prompts for 'wic': 'orchestrator' (orchestrator.path, PRO) or 'uniform'.")
     online_labels: str = _field("realised", "Tags of kept online rows for 'wic': 'realised' (softmax of the rewards the sample earned, RiC's relabelling) or 'recommended' (the orchestrator's f(x) it was generated with, PRO eq. 11 read literally).")
-    quantile: float = _field(0.7, "Keep an online sample if any objective's score is >= its q-quantile (RiC: 0.7).")
-    tau: float = _field(0.1, "τ of the row labels w = softmax(z/τ) of a response's own z-scored rewards (eq. 7 / 10).")
+    quantile: float = _field(0.7, "Keep an online sample if any objective's score is >= its q-quantile (RiC: 0.7).", UNIT)
+    tau: float = _field(0.1, "τ of the row labels w = softmax(z/τ) of a response's own z-scored rewards (eq. 7 / 10).", POSITIVE)
 
 
 @dataclass
@@ -208,8 +257,8 @@ class EvaluateConfig:
     policy: str = _field("", "Policy directory to evaluate (empty: policy.model); wic/ric read wic_conditioning.json from it.")
     soup_policies: List[str] = _field([], "Method 'soups': one single-objective policy directory per objective, in objective order.")
     grid: List[List[float]] = _field([], "Weight points to evaluate (empty: 11 points for K=2, the fixed 13-point set for K=3).")
-    num_prompts: int = _field(0, "Held-out prompts of data.eval_prompts to generate for (0: all).")
-    samples_per_prompt: int = _field(1, "Responses per prompt and grid point.")
+    num_prompts: int = _field(0, "Held-out prompts of data.eval_prompts to generate for (0: all).", NON_NEGATIVE)
+    samples_per_prompt: int = _field(1, "Responses per prompt and grid point.", AT_LEAST_ONE)
     reference_point: List[float] = _field([], "Hypervolume reference point, one value per objective (empty: the component-wise minimum of the points minus 1).")
     orchestrator_point: bool = _field(True, "Also evaluate at the orchestrator's per-prompt default weights (needs orchestrator.path).")
 
@@ -227,7 +276,7 @@ class CompareConfig:
     orchestrator_config: str = _field("configs/tiny/orchestrator.yaml", "Config of the orchestrator that PRO-WIC and PRO-MORLHF share.")
     rl_config: str = _field("configs/tiny/pro_morlhf.yaml", "RL config of MORLHF, PRO-MORLHF and the Rewarded Soups experts.")
     wic_config: str = _field("configs/tiny/pro_wic.yaml", "Config of PRO-WIC and RiC.")
-    rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.")
+    rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.", AT_LEAST_ONE)
     overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, before the settings that define each method, its budget and its paths.")
 
 

@@ -16,7 +16,12 @@ every row in one place:
 - an empty prompt or response, a malformed text, a text longer than `max_chars` characters (message contents
   summed), or a row the adapter marked invalid: with `on_bad_row="error"` a `DataError` naming the file and the row
   index; with `on_bad_row="skip"` the row is dropped and counted;
-- a row that yields no pair (e.g. tied ratings) is always dropped and counted.
+- a chat message whose role is not system / user / assistant is a malformed text (a bad row as above);
+- a row that yields no pair (e.g. tied ratings), or a pair whose chosen and rejected responses are the same (it
+  carries no preference), is always dropped and counted.
+
+Callers that load for a config pass its data section's limits with `data_limits(config.data)`, so that
+`max_rows`, `max_chars` and `on_bad_row` apply wherever prompts or pairs load.
 
 Skips are never silent: they are logged at WARNING on the "pro_rl.data" logger, and `return_report=True` also
 returns a `LoadReport` with the counts per reason.
@@ -38,6 +43,7 @@ import datasets
 from pro_rl.data.adapters import ADAPTERS, adapter_for_hub_id, canonical
 from pro_rl.data.adapters.columns import INVALID_COLUMN, MARKER_COLUMNS, ROW_COLUMN, UNPAIRED_COLUMN
 from pro_rl.data.errors import DataError
+from pro_rl.data.formats import KNOWN_ROLES
 from pro_rl.data.sources import RawSource, is_local, read_source
 
 logger = logging.getLogger("pro_rl.data")
@@ -91,20 +97,32 @@ def write_jsonl(rows: Iterable[dict], path: str | os.PathLike) -> int:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Read a JSONL file into a list of dicts; blank lines are ignored; bad JSON is a `DataError` with its row."""
+    """Read a JSONL file into a list of dicts; blank lines are ignored; bad JSON or bytes that are not UTF-8 are a
+    `DataError` with its row and line."""
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_number, raw_line in enumerate(handle, start=1):
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(str(path), f"not UTF-8 text (byte 0x{raw_line[exc.start]:02x} at column "
+                                           f"{exc.start + 1})", len(rows), line_number) from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(str(path), f"invalid JSON on line {line_number}: {exc.msg}", len(rows)) from exc
+                raise DataError(str(path), f"invalid JSON on line {line_number}: {exc.msg}", len(rows),
+                                line_number) from None
             if not isinstance(row, dict):
-                raise DataError(str(path), f"line {line_number} is not a JSON object", len(rows))
+                raise DataError(str(path), f"line {line_number} is not a JSON object", len(rows), line_number)
             rows.append(row)
     return rows
+
+
+def data_limits(data) -> dict:
+    """The keyword arguments of `load_pairs` / `load_prompts` that a config's `data` section sets."""
+    return dict(max_rows=data.max_rows or None, max_chars=data.max_chars or None, on_bad_row=data.on_bad_row)
 
 
 # ---------------------------------------------------------------- row screening
@@ -120,6 +138,13 @@ def text_content(value) -> str | None:
     ):
         return "".join(message["content"] for message in value)
     return None
+
+
+def unknown_role(value) -> str | None:
+    """The first role of a message list that is not system / user / assistant (None when all are known)."""
+    if not isinstance(value, list):
+        return None
+    return next((message["role"] for message in value if message["role"] not in KNOWN_ROLES), None)
 
 
 def row_problem(
@@ -138,9 +163,15 @@ def row_problem(
             return RowProblem(f"malformed {column}", message, True)
         if text is None or not text.strip():
             return RowProblem(f"empty {column}", f"empty {column}", True)
+        role = unknown_role(value)
+        if role is not None:
+            message = f"{column} has a message with role {role!r}; known roles: {', '.join(KNOWN_ROLES)}"
+            return RowProblem(f"unknown role in {column}", message, True)
         if max_chars is not None and len(text) > max_chars:
             message = f"{column} has {len(text)} characters, over max_chars={max_chars}"
             return RowProblem("over max_chars", message, True)
+    if "chosen" in text_columns and "rejected" in text_columns and row["chosen"] == row["rejected"]:
+        return RowProblem("chosen equals rejected", "chosen and rejected are the same response", False)
     return None
 
 
@@ -165,7 +196,7 @@ def screen_rows(
                 kept.append(position)
             elif problem.is_bad_data and on_bad_row == "error":
                 where, row_in_file = raw.locate(row.get(ROW_COLUMN, position))
-                raise DataError(where, problem.message, row_in_file)
+                raise DataError(where, problem.message, row_in_file, raw.line(where, row_in_file))
             else:
                 skipped[problem.kind] += 1
             position += 1

@@ -13,6 +13,7 @@ line when there are several; other roles in a response are ignored.
 from __future__ import annotations
 
 PLAIN_ROLE_NAMES = {"system": "System", "user": "Human", "assistant": "Assistant"}
+KNOWN_ROLES = tuple(PLAIN_ROLE_NAMES)  # the roles a canonical chat message may have
 PLAIN_GENERATION_PROMPT = "\n\nAssistant:"
 RESPONSE_JOINER = "\n\n"
 

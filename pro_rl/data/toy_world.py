@@ -45,6 +45,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+import torch
+
+from pro_rl.algorithms import scalarise
+
 OBJECTIVES = ("helpful", "harmless", "humor")
 CATEGORIES = ("howto", "risky", "fun")
 CATEGORY_OBJECTIVE = dict(zip(CATEGORIES, OBJECTIVES))
@@ -166,8 +170,11 @@ def objective_rewards(response: str) -> Dict[str, float]:
 
 
 def scalarised_truth(response: str, weights: Dict[str, float]) -> float:
+    """The w-weighted sum of the response's ground-truth rewards (``scalarise``, PRO eq. 4), in float64."""
     rewards = objective_rewards(response)
-    return sum(weights[objective] * rewards[objective] for objective in OBJECTIVES)
+    reward_row = torch.tensor([[rewards[objective] for objective in OBJECTIVES]], dtype=torch.float64)
+    weight_row = torch.tensor([[weights[objective] for objective in OBJECTIVES]], dtype=torch.float64)
+    return float(scalarise(reward_row, weight_row)[0])
 
 
 def _reward_function(objective: str):

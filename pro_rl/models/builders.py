@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 import torch
@@ -28,26 +27,19 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from pro_rl.config.schema import ModelConfig
+from pro_rl.config.schema import TINY_CAUSAL_ARCHS, TINY_ENCODER_ARCHS, ModelConfig
+from pro_rl.config.validation import is_function_spec  # noqa: F401  (re-exported: models and training use it)
 from pro_rl.models.tokenizer import train_tiny_tokenizer
 
 TINY_PREFIX = "tiny:"
-CAUSAL_ARCHS = ("gpt2", "llama", "qwen2")
-ENCODER_ARCHS = ("xlm-roberta", "roberta")
+CAUSAL_ARCHS = TINY_CAUSAL_ARCHS
+ENCODER_ARCHS = TINY_ENCODER_ARCHS
 
 ModelAndTokenizer = Tuple[PreTrainedModel, PreTrainedTokenizerBase]
 
 
 def is_tiny(spec: str) -> bool:
     return spec.startswith(TINY_PREFIX)
-
-
-def is_function_spec(spec: str) -> bool:
-    """``package.module:function`` (not a path, a hub id or a tiny spec)."""
-    if is_tiny(spec) or ":" not in spec or Path(spec).exists():
-        return False
-    module, _, function = spec.partition(":")
-    return bool(module) and function.isidentifier() and all(part.isidentifier() for part in module.split("."))
 
 
 def load_function(spec: str) -> Callable:

@@ -7,13 +7,13 @@ on the simplex (softmax of the K logits). Both are Ray-free; the actors wrap the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from pro_rl.config.schema import RewardModelConfig
+from pro_rl.config.validation import orchestrator_objectives
 from pro_rl.models.builders import build_reward_model, is_function_spec, load_function
 
 
@@ -80,12 +80,11 @@ class OrchestratorPredictor:
     """Prompt → weight vector on the simplex, from a trained orchestrator directory."""
 
     def __init__(self, path: str, device: str = "auto", batch_size: int = 64, max_length: int = 256):
-        if not (Path(path) / "config.json").is_file():
-            raise FileNotFoundError(f"no trained orchestrator at {path} (expected config.json from save_pretrained)")
+        # a ConfigError before any weights load when the directory holds no orchestrator (a policy, a reward model)
+        self.objectives = orchestrator_objectives(path)
         self.device = default_device(device)
         self.model = AutoModelForSequenceClassification.from_pretrained(path).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.objectives = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         self.batch_size = batch_size
         self.max_length = max_length
 

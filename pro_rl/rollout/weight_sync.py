@@ -1,4 +1,7 @@
-"""Weight sync from the trainer to the rollout engines (step 8 of an RL step).
+"""Weight sync from the trainer to the rollout engines (step 8 of an RL step): the transports, Ray-free.
+
+The object that drives a sync — which engine gets which transport, each actor's device, the NCCL group — is the
+roles' ``actors.weight_sync.WeightSync``; this module holds what runs inside the trainer and the engines.
 
 Three transports, chosen per rollout engine by where it runs (``weight_transport``):
 

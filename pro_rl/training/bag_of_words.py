@@ -15,6 +15,8 @@ from pro_rl.algorithms import orchestrator_loss
 
 
 class BagOfWordsBaseline:
+    """Softmax regression from token counts to K weights; ``seed`` fixes the initial layer."""
+
     def __init__(self, tokenizer, num_objectives: int, seed: int = 0, steps: int = 300, learning_rate: float = 0.05):
         self.tokenizer = tokenizer
         self.vocab_size = len(tokenizer)
@@ -24,12 +26,14 @@ class BagOfWordsBaseline:
         self.learning_rate = learning_rate
 
     def features(self, prompts: Sequence[str]) -> torch.Tensor:
+        """(B, vocabulary size) token counts of ``prompts`` (no special tokens)."""
         counts = torch.zeros(len(prompts), self.vocab_size)
         for row, ids in enumerate(self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]):
             counts[row].index_add_(0, torch.tensor(ids, dtype=torch.long), torch.ones(len(ids)))
         return counts
 
     def fit(self, prompts: Sequence[str], targets: torch.Tensor) -> None:
+        """``steps`` full-batch Adam steps on KL(targets ‖ softmax(Wx + b)); ``targets``: (B, K) rows on the simplex."""
         features = self.features(prompts)
         optimizer = torch.optim.Adam(self.linear.parameters(), lr=self.learning_rate)
         for _ in range(self.steps):
@@ -40,4 +44,5 @@ class BagOfWordsBaseline:
 
     @torch.no_grad()
     def predict(self, prompts: Sequence[str]) -> torch.Tensor:
+        """(B, K) predicted weights, rows summing to 1."""
         return torch.softmax(self.linear(self.features(prompts)), dim=-1)

@@ -17,6 +17,8 @@ from typing import Iterable
 
 import torch
 
+from pro_rl.training.safe_load import torch_load_guard
+
 logger = logging.getLogger("pro_rl.training")
 
 
@@ -166,9 +168,12 @@ class TrainEngine:
         self.engine.save_checkpoint(str(directory), tag=tag)
 
     def load_state(self, directory: Path, tag: str = "engine") -> None:
+        """Restore ``save_state``'s files. DeepSpeed's own ``torch.load`` calls go through the safe loader
+        (``pro_rl.training.safe_load``): a file that would run code raises ``UnsafeCheckpointError`` naming it."""
         if not (Path(directory) / tag).is_dir():
             raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
-        path, _ = self.engine.load_checkpoint(str(directory), tag=tag)
+        with torch_load_guard():
+            path, _ = self.engine.load_checkpoint(str(directory), tag=tag)
         if path is None:
             raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
 

@@ -11,7 +11,7 @@ import math
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional
 
 
 class MetricsLogger:
@@ -29,9 +29,13 @@ class MetricsLogger:
 
     def truncate_after(self, step: int) -> None:
         """Drop lines logged after ``step`` (a resumed run re-logs them)."""
+        self.drop_records(lambda record: record.get("step", 0) > step)
+
+    def drop_records(self, dropped: Callable[[dict], bool]) -> None:
+        """Rewrite ``metrics.jsonl`` without the records ``dropped(record)`` selects."""
         if not self.path.is_file():
             return
-        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line).get("step", 0) <= step]
+        kept = [line for line in self.path.read_text().splitlines() if line and not dropped(json.loads(line))]
         self.path.write_text("".join(line + "\n" for line in kept))
 
     def log(self, step: int, values: Dict[str, float]) -> None:

@@ -10,6 +10,9 @@ Held-out pairs give ``eval/kl``, ``eval/argmax_agreement`` (against the targets)
 held-out prompts that carry ground-truth ``weights`` (the toy world's) add ``eval/w_star/argmax_agreement`` and
 ``eval/w_star/l1``, and a bag-of-words softmax regression trained on the same targets gives the baseline
 ``eval/bow/argmax_agreement`` to read the orchestrator against.
+
+``train_orchestrator`` reads as those steps: load D_rm, score, targets, split, train (``fit`` with the loss and the
+evaluation built here), bag-of-words baseline, save.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from pro_rl.algorithms import orchestrator_loss, orchestrator_metrics, orchestrator_targets, zscore_stats
-from pro_rl.config.schema import ProRLConfig
+from pro_rl.algorithms import (argmax_agreement, orchestrator_loss, orchestrator_metrics, orchestrator_targets, zscore,
+                               zscore_stats)
+from pro_rl.config.schema import OrchestratorConfig, ProRLConfig
 from pro_rl.data.canonical import load_pairs, load_prompts
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.builders import build_orchestrator
@@ -35,6 +39,16 @@ from pro_rl.training.reward_model import split_eval
 
 logger = logging.getLogger("pro_rl.training")
 NORMALISATION_FILE = "reward_normalisation.json"
+
+
+def load_preferred(config: ProRLConfig) -> tuple[List[str], List[str]]:
+    """Rendered prompts and preferred responses y⁺ of D_rm (``data.general_pairs``)."""
+    pairs = load_pairs(config.data.general_pairs, adapter=config.data.general_pairs_adapter,
+                       max_rows=config.data.max_rows or None, max_chars=config.data.max_chars or None,
+                       on_bad_row=config.data.on_bad_row)
+    prompts = [render_prompt(prompt) for prompt in pairs["prompt"]]
+    responses = [render_response(response) for response in pairs["chosen"]]
+    return prompts, responses
 
 
 def score_preferred(config: ProRLConfig, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
@@ -50,6 +64,15 @@ def score_preferred(config: ProRLConfig, prompts: Sequence[str], responses: Sequ
     return torch.stack(columns, dim=1)
 
 
+def preference_targets(rewards: torch.Tensor, spec: OrchestratorConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(targets (M, K) float32, mean (K,), std (K,)): w* = softmax(z/τ) of the z-scored rewards (eq. 7), or of the
+    raw rewards with ``normalise_rewards: false``; the z-score stats are returned either way, to be saved."""
+    mean, std = zscore_stats(rewards)
+    if spec.normalise_rewards:
+        rewards = zscore(rewards, mean, std)
+    return orchestrator_targets(rewards, spec.tau).float(), mean, std
+
+
 def load_true_weights(config: ProRLConfig, objectives: List[str]) -> tuple[List[str], Optional[torch.Tensor]]:
     """Held-out prompts and their ground-truth weights (K columns), when data.eval_prompts carries them."""
     if not config.data.eval_prompts:
@@ -61,71 +84,98 @@ def load_true_weights(config: ProRLConfig, objectives: List[str]) -> tuple[List[
     return list(prompts["prompt"]), weights
 
 
-def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
-    """Score D_rm, build targets, train the orchestrator; saves it under ``final/orchestrator/``."""
-    spec, training = config.orchestrator, config.orchestrator.training
-    objectives = config.objectives
-    if len(objectives) < 2:
-        raise ValueError("the orchestrator needs at least two reward_models (objectives)")
-    device = default_device(config.run.device)
-    pairs = load_pairs(config.data.general_pairs, adapter=config.data.general_pairs_adapter,
-                       max_rows=config.data.max_rows or None, max_chars=config.data.max_chars or None,
-                       on_bad_row=config.data.on_bad_row)
-    model, tokenizer = build_orchestrator(spec, objectives)
-    prompts = [render_prompt(prompt) for prompt in pairs["prompt"]]
-    responses = [render_response(response) for response in pairs["chosen"]]
-    logger.info("orchestrator: scoring %d preferred responses with %d reward models", len(prompts), len(objectives))
-    rewards = score_preferred(config, prompts, responses)
-    mean, std = zscore_stats(rewards)
-    if spec.normalise_rewards:
-        rewards = (rewards - mean) / std
-    targets = orchestrator_targets(rewards, spec.tau).float()
-    train_index, eval_index = split_eval(len(prompts), training.eval_fraction, config.run.seed)
-    eval_prompts, true_weights = load_true_weights(config, objectives)
-    engine = TrainEngine(model, settings_from(training, config.trainer), device)
-
-    def encode(texts: Sequence[str]) -> dict:
-        return tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True,
-                         max_length=spec.max_prompt_length).to(device)
+def batch_loss(engine: TrainEngine, tokenizer, spec: OrchestratorConfig, prompts: Sequence[str], targets: torch.Tensor,
+               train_index: List[int], device) -> Callable:
+    """The loss ``fit`` calls on a list of positions in ``train_index``: eq. 8 in ``spec.kl_direction``."""
 
     def loss_of(indices: List[int]):
         rows = [train_index[i] for i in indices]
-        logits = engine(**encode([prompts[i] for i in rows])).logits.float()
+        batch = tokenizer([prompts[i] for i in rows], return_tensors="pt", padding=True, truncation=True,
+                          max_length=spec.max_prompt_length).to(device)
+        logits = engine(**batch).logits.float()
         loss = orchestrator_loss(logits, targets[rows].to(device), spec.kl_direction)
         return loss, {"train/orchestrator/loss": loss.item()}
+
+    return loss_of
+
+
+def evaluation(engine: TrainEngine, tokenizer, config: ProRLConfig, prompts: Sequence[str], targets: torch.Tensor,
+               eval_index: List[int], eval_prompts: List[str], true_weights: Optional[torch.Tensor]) -> Callable:
+    """The evaluation ``fit`` calls: ``eval/{kl,argmax_agreement,target_entropy}`` on the held-out pairs, and
+    ``eval/w_star/{argmax_agreement,l1}`` on held-out prompts with ground-truth weights."""
+    spec, batch_size = config.orchestrator, config.orchestrator.training.batch_size
 
     def evaluate() -> Dict[str, float]:
         values: Dict[str, float] = {}
         if eval_index:
             predicted = predict_weights(engine.module, tokenizer, [prompts[i] for i in eval_index],
-                                        training.batch_size, spec.max_prompt_length).float()
+                                        batch_size, spec.max_prompt_length).float()
             values.update({f"eval/{k}": v for k, v in orchestrator_metrics(predicted, targets[eval_index]).items()})
         if true_weights is not None:
-            predicted = predict_weights(engine.module, tokenizer, eval_prompts, training.batch_size,
+            predicted = predict_weights(engine.module, tokenizer, eval_prompts, batch_size,
                                         spec.max_prompt_length).float()
             truth = orchestrator_metrics(predicted, true_weights.float(), true_weights.float())
             values["eval/w_star/argmax_agreement"] = truth["argmax_agreement"]
             values["eval/w_star/l1"] = (predicted - true_weights.float()).abs().sum(dim=1).mean().item()
         return values
 
-    settings = LoopSettings(
-        name="orchestrator", steps=total_steps(len(train_index), training.batch_size, training.epochs, training.max_steps),
+    return evaluate
+
+
+def loop_settings(config: ProRLConfig, num_train: int) -> LoopSettings:
+    """The supervised loop's settings from ``orchestrator.training`` and ``run``."""
+    training = config.orchestrator.training
+    return LoopSettings(
+        name="orchestrator", steps=total_steps(num_train, training.batch_size, training.epochs, training.max_steps),
         batch_size=training.batch_size, micro_batch_size=training.micro_batch_size, seed=config.run.seed,
         checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
         resume=config.run.resume == "auto", progress=config.run.progress,
     )
-    result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics, output_dir / "checkpoints" / "orchestrator")
-    if true_weights is not None:
-        baseline = BagOfWordsBaseline(tokenizer, len(objectives), seed=config.run.seed)
-        baseline.fit([prompts[i] for i in train_index], targets[train_index])
-        agreement = (baseline.predict(eval_prompts).argmax(1) == true_weights.argmax(1)).float().mean().item()
-        result["eval/bow/argmax_agreement"] = agreement
-        metrics.log(settings.steps, {"eval/bow/argmax_agreement": agreement})
-    final = output_dir / "final" / "orchestrator"
+
+
+def bag_of_words_agreement(tokenizer, num_objectives: int, seed: int, train_prompts: List[str],
+                           train_targets: torch.Tensor, eval_prompts: List[str], true_weights: torch.Tensor) -> float:
+    """Argmax agreement with w* of a bag-of-words softmax regression fitted to the same targets (the baseline)."""
+    baseline = BagOfWordsBaseline(tokenizer, num_objectives, seed=seed)
+    baseline.fit(train_prompts, train_targets)
+    return argmax_agreement(baseline.predict(eval_prompts), true_weights)
+
+
+def save_orchestrator(final: Path, engine: TrainEngine, tokenizer, config: ProRLConfig, mean: torch.Tensor,
+                      std: torch.Tensor) -> None:
+    """The trained model in Hugging Face layout, with the reward normalisation it was trained on beside it."""
+    spec = config.orchestrator
     engine.save_pretrained(final, tokenizer)
     (final / NORMALISATION_FILE).write_text(json.dumps({
-        "objectives": objectives, "normalised": spec.normalise_rewards, "tau": spec.tau,
+        "objectives": config.objectives, "normalised": spec.normalise_rewards, "tau": spec.tau,
         "mean": mean.tolist(), "std": std.tolist(),
     }, indent=2))
+
+
+def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
+    """Score D_rm, build targets, train the orchestrator; saves it under ``final/orchestrator/``."""
+    spec, objectives = config.orchestrator, config.objectives
+    if len(objectives) < 2:
+        raise ValueError("the orchestrator needs at least two reward_models (objectives)")
+    device = default_device(config.run.device)
+    prompts, responses = load_preferred(config)
+    model, tokenizer = build_orchestrator(spec, objectives)
+    logger.info("orchestrator: scoring %d preferred responses with %d reward models", len(prompts), len(objectives))
+    targets, mean, std = preference_targets(score_preferred(config, prompts, responses), spec)
+    train_index, eval_index = split_eval(len(prompts), spec.training.eval_fraction, config.run.seed)
+    eval_prompts, true_weights = load_true_weights(config, objectives)
+    engine = TrainEngine(model, settings_from(spec.training, config.trainer), device)
+
+    loss_of = batch_loss(engine, tokenizer, spec, prompts, targets, train_index, device)
+    evaluate = evaluation(engine, tokenizer, config, prompts, targets, eval_index, eval_prompts, true_weights)
+    settings = loop_settings(config, len(train_index))
+    result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics, output_dir / "checkpoints" / "orchestrator")
+    if true_weights is not None:
+        agreement = bag_of_words_agreement(tokenizer, len(objectives), config.run.seed,
+                                           [prompts[i] for i in train_index], targets[train_index], eval_prompts,
+                                           true_weights)
+        result["eval/bow/argmax_agreement"] = agreement
+        metrics.log(settings.steps, {"eval/bow/argmax_agreement": agreement})
+    save_orchestrator(output_dir / "final" / "orchestrator", engine, tokenizer, config, mean, std)
     logger.info("orchestrator: %s", result)
     return result

@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence
 import torch
 
 from pro_rl.algorithms import bradley_terry_loss, pair_accuracy
+from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig, RewardModelConfig
 from pro_rl.data.canonical import load_pairs
 from pro_rl.data.formats import render_prompt, render_response
@@ -44,19 +45,29 @@ def split_eval(count: int, fraction: float, seed: int) -> tuple[List[int], List[
     return order[eval_count:], order[:eval_count]
 
 
-def train_reward_model(config: ProRLConfig, spec: RewardModelConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
-    """Train the reward model of one objective; returns its final eval metrics."""
+def load_reward_pairs(config: ProRLConfig, spec: RewardModelConfig):
+    """The preference pairs of one objective's reward model, read and checked (None for a reward function)."""
+    if is_function_spec(spec.model):
+        return None
+    if not spec.data:
+        raise ConfigError(f"key 'reward_models.{config.reward_models.index(spec)}.data': empty; reward model "
+                          f"'{spec.name}' needs preference pairs to train on")
+    return load_pairs(spec.data, adapter=spec.data_adapter, objective=spec.data_objective or spec.name,
+                      max_rows=config.data.max_rows or None, max_chars=config.data.max_chars or None,
+                      on_bad_row=config.data.on_bad_row)
+
+
+def train_reward_model(config: ProRLConfig, spec: RewardModelConfig, output_dir: Path, metrics: MetricsLogger,
+                       pairs=None) -> Dict[str, float]:
+    """Train the reward model of one objective on ``pairs`` (read here when not given); its final eval metrics."""
     if is_function_spec(spec.model):
         logger.info("reward '%s' is the function %s: nothing to train", spec.name, spec.model)
         return {}
-    if not spec.data:
-        raise ValueError(f"reward_models entry '{spec.name}': no 'data' to train on")
+    if pairs is None:
+        pairs = load_reward_pairs(config, spec)
     device = default_device(config.run.device)
     model, tokenizer = build_reward_model(spec)
     tokenizer.truncation_side = "left"
-    pairs = load_pairs(spec.data, adapter=spec.data_adapter, objective=spec.data_objective or spec.name,
-                       max_rows=config.data.max_rows or None, max_chars=config.data.max_chars or None,
-                       on_bad_row=config.data.on_bad_row)
     chosen, rejected = pair_texts(pairs, tokenizer)
     train_index, eval_index = split_eval(len(chosen), spec.training.eval_fraction, config.run.seed)
     training = spec.training
@@ -91,7 +102,7 @@ def train_reward_model(config: ProRLConfig, spec: RewardModelConfig, output_dir:
         steps=total_steps(len(train_index), training.batch_size, training.epochs, training.max_steps),
         batch_size=training.batch_size, micro_batch_size=training.micro_batch_size, seed=config.run.seed,
         checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
-        resume=config.run.resume == "auto", progress=config.run.progress,
+        resume=config.run.resume == "auto", progress=config.run.progress, metrics_marker=f"/{spec.name}/",
     )
     result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics,
                  checkpoint_root=output_dir / "checkpoints" / spec.name)

@@ -177,10 +177,12 @@ def dpo_update(engine, pairs: SequenceBatch, ref_chosen_logps: Tensor, ref_rejec
         beta, loss_type: see ``dpo_loss``.
 
     Returns:
-        ``loss/policy``, ``dpo/reward_margin``, ``dpo/accuracy``, ``kl/mean``, ``optimizer/steps``,
-        ``optimizer/lr``. ``kl/mean`` is the k1 estimate (policy minus reference log-prob, summed over each
-        response) over the chosen and rejected responses, read off the loss's own forward passes: with one epoch
-        of one mini-batch it is the policy as it sampled, so no separate old-policy pass is needed.
+        ``loss/policy``, ``dpo/reward_margin``, ``dpo/accuracy``, ``kl/mean`` (= ``kl/seq_mean``), ``kl/token_mean``,
+        ``optimizer/steps``, ``optimizer/lr``. ``kl/mean`` is the k1 estimate (``kl_penalty`` of the
+        sequence-summed log-probs: policy minus reference, summed over each response) averaged over the chosen and
+        rejected responses; ``kl/token_mean`` divides the same sum by their response tokens (TRL's measure). Both
+        are read off the loss's own forward passes: with one epoch of one mini-batch that is the policy as it
+        sampled, so no separate old-policy pass is needed.
     """
     if len(pairs) % 2:
         raise ValueError(f"{len(pairs)} sequences cannot hold (chosen, rejected) pairs")
@@ -193,8 +195,11 @@ def dpo_update(engine, pairs: SequenceBatch, ref_chosen_logps: Tensor, ref_rejec
         chosen_logps, rejected_logps = sequence_logps.split(len(indices))
         ref_chosen, ref_rejected = ref_chosen_logps[indices], ref_rejected_logps[indices]
         loss, stats = dpo_loss(chosen_logps, rejected_logps, ref_chosen, ref_rejected, beta, loss_type)
-        kl = torch.cat([chosen_logps - ref_chosen, rejected_logps - ref_rejected]).detach().mean()
+        sequence_kl = kl_penalty(torch.cat([chosen_logps, rejected_logps]).detach(),
+                                 torch.cat([ref_chosen, ref_rejected]), "k1")
+        kl, tokens = sequence_kl.mean(), sequences.response_mask.sum().clamp(min=1.0)
         return loss, {"loss/policy": loss.item(), "dpo/reward_margin": stats["reward_margin"],
-                      "dpo/accuracy": stats["accuracy"], "kl/mean": float(kl)}
+                      "dpo/accuracy": stats["accuracy"], "kl/mean": float(kl), "kl/seq_mean": float(kl),
+                      "kl/token_mean": float(sequence_kl.sum() / tokens)}
 
     return _run_update(engine, num_pairs, micro_loss, epochs, mini_batch_size, micro_batch_size, seed)

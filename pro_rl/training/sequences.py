@@ -98,6 +98,13 @@ def make_sequence_batch(prompt_ids: Sequence[Sequence[int]], response_ids: Seque
     )
 
 
+def response_mask(response_ids: Sequence[Sequence[int]]) -> Tensor:
+    """(N, R) float32 mask of unpadded responses right-padded to the longest (R): 1 at response tokens."""
+    width = max((len(ids) for ids in response_ids), default=0)
+    return torch.tensor([[1.0] * len(ids) + [0.0] * (width - len(ids)) for ids in response_ids],
+                        dtype=torch.float32).reshape(len(response_ids), width)
+
+
 def _response_outputs(model, batch: SequenceBatch) -> Tensor:
     """(N, R, ...) the model's outputs (``.logits``) at the positions that predict each response token."""
     outputs = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=batch.position_ids)

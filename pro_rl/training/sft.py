@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 
 from pro_rl.config.schema import ProRLConfig, TrainingConfig
 from pro_rl.data.canonical import read_jsonl
+from pro_rl.data.errors import DataError
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.builders import load_policy
 from pro_rl.models.lora import with_lora
@@ -28,29 +29,40 @@ from pro_rl.training.sequences import make_sequence_batch, response_logprobs
 logger = logging.getLogger("pro_rl.training")
 
 
-def sft_examples(path: str, tokenizer, max_prompt_tokens: int, max_response_tokens: int) -> tuple[List[List[int]], List[List[int]]]:
-    """(prompt ids, response ids + eos) per row; prompts keep their last tokens, responses their first."""
-    prompts, responses = [], []
+def sft_rows(path: str) -> List[tuple]:
+    """(prompt, target) per row of ``path``: its ``response``, or the ``chosen`` side of a pair."""
+    rows = []
     for index, row in enumerate(read_jsonl(path)):
         target = row.get("response", row.get("chosen"))
         if "prompt" not in row or target is None:
-            from pro_rl.data.errors import DataError
-
             raise DataError(path, "SFT rows need 'prompt' and 'response' (or 'chosen')", row=index)
-        prompt_ids = tokenizer(render_prompt(row["prompt"], tokenizer), add_special_tokens=False)["input_ids"]
+        rows.append((row["prompt"], target))
+    return rows
+
+
+def sft_examples(rows: List[tuple], tokenizer, max_prompt_tokens: int,
+                 max_response_tokens: int) -> tuple[List[List[int]], List[List[int]]]:
+    """(prompt ids, response ids + eos) per row; prompts keep their last tokens, responses their first."""
+    prompts, responses = [], []
+    for prompt, target in rows:
+        prompt_ids = tokenizer(render_prompt(prompt, tokenizer), add_special_tokens=False)["input_ids"]
         response_ids = tokenizer(render_response(target), add_special_tokens=False)["input_ids"]
         prompts.append(prompt_ids[-max_prompt_tokens:])
         responses.append(response_ids[: max_response_tokens - 1] + [tokenizer.eos_token_id])
     return prompts, responses
 
 
-def train_sft(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
-    """Fine-tune ``policy.model`` on ``data.sft`` for ``policy.sft_steps`` steps; saves ``final/policy``."""
+def train_sft(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger, rows: Optional[List[tuple]] = None,
+              checkpoint_root: Optional[Path] = None) -> Dict[str, float]:
+    """Fine-tune ``policy.model`` on ``rows`` (``data.sft`` when not given) for ``policy.sft_steps`` steps; saves
+    ``final/policy``. With a ``checkpoint_root`` it checkpoints every ``run.checkpoint_every`` steps (and when
+    interrupted) and resumes under ``run.resume: auto``."""
+    rows = sft_rows(config.data.sft) if rows is None else rows
     device = default_device(config.run.device)
     model, tokenizer = load_policy(config.policy.model, config.policy)
     if config.policy.lora_rank:
         model = with_lora(model, config.policy)
-    prompt_ids, response_ids = sft_examples(config.data.sft, tokenizer, config.policy.max_prompt_length,
+    prompt_ids, response_ids = sft_examples(rows, tokenizer, config.policy.max_prompt_length,
                                             config.rollout.max_new_tokens)
     train_index, eval_index = split_eval(len(prompt_ids), 0.05, config.run.seed)
     training = TrainingConfig(learning_rate=config.policy.sft_learning_rate, batch_size=config.algorithm.prompt_batch_size,
@@ -75,8 +87,10 @@ def train_sft(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     settings = LoopSettings(name="sft", steps=total_steps(len(train_index), training.batch_size, training.epochs,
                                                           training.max_steps),
                             batch_size=training.batch_size, micro_batch_size=training.micro_batch_size,
-                            seed=config.run.seed, progress=config.run.progress)
-    result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics)
+                            seed=config.run.seed, progress=config.run.progress,
+                            checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
+                            resume=config.run.resume == "auto")
+    result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics, checkpoint_root)
     engine.save_pretrained(output_dir / "final" / "policy", tokenizer)
     logger.info("sft: %s", result)
     return result

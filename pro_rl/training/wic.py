@@ -23,81 +23,45 @@ Resume (``run.resume: auto``) works stage by stage: a finished stage leaves ``st
 starts again from the previous stage's policy. The prompt sampler's random draws are replayed for skipped stages, so
 a resumed run samples the same prompts and targets as an uninterrupted one.
 
+Layout: this module is the driver (``train_wic`` and its stages); ``wic_conditioning`` holds the tags
+(``Conditioning``, row labels), ``wic_data`` the offline rows, prompt samples and reward matrices, ``wic_stages`` the
+stage directories and their records.
+
 Simplifications: chat-message prompts are rendered in the plain Human/Assistant format before the tags are added;
 each stage's optimizer starts fresh.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import shutil
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from pro_rl.algorithms import orchestrator_metrics, zscore_stats
-from pro_rl.algorithms.rejection import quantile_filter, realised_weights
+from pro_rl.algorithms import weight_entropy, zscore, zscore_stats
+from pro_rl.algorithms.rejection import quantile_filter
 from pro_rl.config.loading import ConfigError
-from pro_rl.config.schema import DataConfig, ProRLConfig
-from pro_rl.data.canonical import is_local, load_pairs, load_prompts, read_jsonl, write_jsonl
-from pro_rl.data.conditioning import ric_prompt, ric_random_targets, ric_targets_from_weights, wic_prompt
-from pro_rl.data.errors import DataError
-from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.config.schema import ProRLConfig
+from pro_rl.data.canonical import read_jsonl, write_jsonl
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, default_device
 from pro_rl.rollout.base import SamplingSettings
 from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.training.metrics import MetricsLogger
-from pro_rl.training.sft import train_sft
+from pro_rl.training.wic_conditioning import (CONDITIONING_FILE, CONDITIONINGS, Conditioning, conditioned_rows,
+                                              online_vectors, row_labels)
+from pro_rl.training.wic_data import offline_rows, reward_log, sample_prompts, score_matrix
+from pro_rl.training.wic_stages import KEPT_ROWS, finished_stage, prefixed, record_stage, sft_stage
 
 logger = logging.getLogger("pro_rl.training")
 
-CONDITIONINGS = ("wic", "ric")
-CONDITIONING_FILE = "wic_conditioning.json"
-STAGE_RECORD = "stage.json"
-KEPT_ROWS = "kept.jsonl"
-
-
-@dataclass
-class Conditioning:
-    """How a policy reads its tags: the method, the objectives in tag order and the offline z-score stats."""
-
-    method: str
-    objectives: List[str]
-    mean: List[float]
-    std: List[float]
-    z_min: List[float]
-    z_max: List[float]
-
-    def normalise(self, reward_matrix: torch.Tensor) -> torch.Tensor:
-        """(N, K) z-scores with the offline stats."""
-        mean = torch.tensor(self.mean, dtype=torch.float64)
-        std = torch.tensor(self.std, dtype=torch.float64)
-        return (reward_matrix.to(torch.float64) - mean) / std
-
-    def prompt(self, prompt: str, vector: Sequence[float]) -> str:
-        """``prompt`` with weight tags (wic) or score tags (ric)."""
-        return wic_prompt(prompt, vector) if self.method == "wic" else ric_prompt(prompt, vector)
-
-    def prompt_for_weights(self, prompt: str, weights: Sequence[float]) -> str:
-        """``prompt`` conditioned on a user's preference weights: the weights themselves as tags (wic), or the
-        target scores RiC's preference-to-reward mapping gives them over the offline z-score range (ric)."""
-        if self.method == "wic":
-            return wic_prompt(prompt, weights)
-        return ric_prompt(prompt, ric_targets_from_weights(weights, self.z_min, self.z_max))
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: Path) -> "Conditioning":
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"no {CONDITIONING_FILE} at {path}: was this policy trained by the pro_wic pipeline?")
-        return cls(**json.loads(Path(path).read_text()))
+# Names other modules import from here (evaluation, inference, the pro_wic pipeline).
+__all__ = ["CONDITIONING_FILE", "Conditioning", "check_wic_config", "conditioned_rows", "offline_rows",
+           "policy_engine", "row_labels", "score_matrix", "train_wic"]
 
 
 def check_wic_config(config: ProRLConfig) -> None:
@@ -126,91 +90,6 @@ def check_wic_config(config: ProRLConfig) -> None:
         raise ConfigError("key 'wic.offline_data': empty and data.sft is empty too; name the offline rows")
 
 
-def score_matrix(scorers: Sequence[RewardScorer], prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
-    """(N, K) float64 scores; a NaN/inf score is an error naming the objective."""
-    columns = []
-    for scorer in scorers:
-        column = torch.tensor(scorer.score(prompts, responses), dtype=torch.float64)
-        bad = int((~torch.isfinite(column)).sum())
-        if bad:
-            raise ValueError(f"objective '{scorer.name}': {bad} of {len(column)} scores are NaN/inf")
-        columns.append(column)
-    return torch.stack(columns, dim=1)
-
-
-def row_labels(conditioning: Conditioning, normalised: torch.Tensor, tau: float) -> torch.Tensor:
-    """(N, K) tag values of rows whose responses earned ``normalised`` rewards: w = softmax(z/τ) (wic) or z (ric)."""
-    return realised_weights(normalised, tau) if conditioning.method == "wic" else normalised
-
-
-def conditioned_rows(conditioning: Conditioning, prompts: Sequence[str], responses: Sequence[str],
-                     labels: torch.Tensor) -> List[dict]:
-    """SFT rows {prompt: conditioned prompt, response}."""
-    return [{"prompt": conditioning.prompt(prompt, label), "response": response}
-            for prompt, response, label in zip(prompts, responses, labels.tolist())]
-
-
-def offline_rows(path: str, data: DataConfig) -> tuple[List[str], List[str]]:
-    """(prompts, responses) of the offline rows. A local JSONL row gives its ``response``, or both sides of a
-    ``chosen``/``rejected`` pair; any other source (a hub dataset such as Anthropic/hh-rlhf) is read as pairs through
-    its adapter. Each response is labelled with its own rewards, so the rejected side teaches the tags too (RiC)."""
-    if is_local(path) and str(path).endswith(".jsonl"):
-        rows = read_jsonl(path)
-    else:
-        rows = load_pairs(path, max_rows=data.max_rows or None, max_chars=data.max_chars or None,
-                          on_bad_row=data.on_bad_row).to_list()
-    prompts, responses = [], []
-    for index, row in enumerate(rows):
-        targets = [row["response"]] if row.get("response") is not None else \
-            [row[side] for side in ("chosen", "rejected") if row.get(side) is not None]
-        if "prompt" not in row or not targets:
-            raise DataError(path, "offline rows need 'prompt' and 'response' (or 'chosen'/'rejected')", row=index)
-        for target in targets:
-            prompts.append(render_prompt(row["prompt"]))
-            responses.append(render_response(target))
-    return prompts, responses
-
-
-def finished_stage(config: ProRLConfig, stage_dir: Path) -> Optional[Dict[str, Dict[str, float]]]:
-    """The record of a stage an earlier run finished (only when resuming), else None."""
-    record = stage_dir / STAGE_RECORD
-    if config.run.resume != "auto" or not record.is_file():
-        return None
-    logger.info("%s: stage %s finished earlier, reused", config.wic.conditioning, stage_dir.name)
-    return json.loads(record.read_text())
-
-
-def record_stage(stage_dir: Path, values: Dict[str, float]) -> None:
-    (stage_dir / STAGE_RECORD).write_text(json.dumps({"values": values}, indent=2) + "\n")
-
-
-def sft_stage(config: ProRLConfig, rows: List[dict], stage_dir: Path, init_policy: str, steps: int) -> tuple[Path, Dict[str, float]]:
-    """Fine-tune ``init_policy`` on ``rows`` for ``steps`` steps in ``stage_dir``; returns (policy dir, eval)."""
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    (stage_dir / STAGE_RECORD).unlink(missing_ok=True)
-    data_path = stage_dir / "train.jsonl"
-    write_jsonl(rows, data_path)
-    stage_config = replace(config, data=replace(config.data, sft=str(data_path)),
-                           policy=replace(config.policy, model=init_policy, sft_steps=steps))
-    metrics = MetricsLogger(stage_dir, tensorboard=False)
-    try:
-        result = train_sft(stage_config, stage_dir, metrics)
-    finally:
-        metrics.close()
-    return stage_dir / "final" / "policy", result
-
-
-def online_vectors(conditioning: Conditioning, config: ProRLConfig, prompts: Sequence[str], rng: random.Random,
-                   orchestrator: Optional[OrchestratorPredictor]) -> List[List[float]]:
-    """Tag values of the sampled prompts: f(x) or uniform (wic), RiC's random targets (ric)."""
-    num_objectives = len(conditioning.objectives)
-    if conditioning.method == "ric":
-        return [ric_random_targets(rng, conditioning.z_max, num_objectives) for _ in prompts]
-    if orchestrator is None:
-        return [[1.0 / num_objectives] * num_objectives for _ in prompts]
-    return orchestrator.predict(list(prompts)).tolist()
-
-
 def load_orchestrator(config: ProRLConfig) -> Optional[OrchestratorPredictor]:
     """The orchestrator of the online stage (PRO-WIC with ``wic.online_weights: orchestrator``), else None."""
     wic = config.wic
@@ -236,98 +115,136 @@ def generate(config: ProRLConfig, policy_dir: Path, prompts: Sequence[str], seed
     return policy_engine(config, str(policy_dir)).generate(prompts, config.wic.samples_per_prompt, seed=seed)
 
 
-def sample_prompts(config: ProRLConfig, rng: random.Random) -> List[str]:
-    """``wic.online_prompts`` prompts of ``data.prompts`` (without replacement while there are enough)."""
-    source = config.data.prompts
-    if not source:
-        raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
-    prompts = [render_prompt(p) for p in load_prompts(source, on_bad_row=config.data.on_bad_row)["prompt"]]
-    count = config.wic.online_prompts
-    return rng.sample(prompts, count) if count <= len(prompts) else [rng.choice(prompts) for _ in range(count)]
+def label_entropy(method: str, labels: torch.Tensor) -> Dict[str, float]:
+    """``wic/label_entropy``, the mean entropy of the weight tags (wic only: RiC's score tags are not weights)."""
+    if method != "wic":
+        return {}
+    return {"wic/label_entropy": float(weight_entropy(labels.detach().double()).mean())}
 
 
-def reward_log(objectives: Sequence[str], reward_matrix: torch.Tensor) -> Dict[str, float]:
-    return {f"reward/{name}/mean": float(value) for name, value in zip(objectives, reward_matrix.mean(dim=0))}
+@dataclass
+class OfflineData:
+    """The offline rows, scored and labelled with what their own responses earned (eq. 10)."""
+
+    conditioning: Conditioning
+    rows: List[dict]  # conditioned SFT rows {prompt, response}
+    rewards: torch.Tensor  # (N, K) raw rewards
+    labels: torch.Tensor  # (N, K) tag values
 
 
-def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
-    """The offline stage then ``wic.online_iterations`` online iterations; the policy lands in ``final/policy``."""
-    check_wic_config(config)
-    wic = config.wic
-    scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
-    rng = random.Random(config.run.seed)
-
-    # Offline stage (eq. 10): label each row with what its own response earned.
-    prompts, responses = offline_rows(wic.offline_data or config.data.sft, config.data)
+def label_offline_rows(config: ProRLConfig, scorers: Sequence[RewardScorer]) -> OfflineData:
+    """Score the offline rows, z-score each objective over them and tag each row with its own labels."""
+    prompts, responses = offline_rows(config.wic.offline_data or config.data.sft, config.data)
     rewards = score_matrix(scorers, prompts, responses)
     mean, std = zscore_stats(rewards)
-    normalised = (rewards - mean) / std
-    conditioning = Conditioning(wic.conditioning, list(config.objectives), mean.tolist(), std.tolist(),
+    normalised = zscore(rewards, mean, std)
+    conditioning = Conditioning(config.wic.conditioning, list(config.objectives), mean.tolist(), std.tolist(),
                                 normalised.min(dim=0).values.tolist(), normalised.max(dim=0).values.tolist())
-    conditioning.save(output_dir / "reward_stats.json")
-    labels = row_labels(conditioning, normalised, wic.tau)
-    offline = conditioned_rows(conditioning, prompts, responses, labels)
-    stage_dir = output_dir / "stages" / "offline"
-    policy_dir = stage_dir / "final" / "policy"
-    final_values: Dict[str, float] = {}
-    record = finished_stage(config, stage_dir)
-    if record:
-        final_values.update(record["values"])
+    labels = row_labels(conditioning, normalised, config.wic.tau)
+    return OfflineData(conditioning, conditioned_rows(conditioning, prompts, responses, labels), rewards, labels)
+
+
+def offline_stage(config: ProRLConfig, offline: OfflineData, stage_dir: Path,
+                  metrics: MetricsLogger) -> tuple[Path, Dict[str, float]]:
+    """Fine-tune the initial policy on the labelled offline rows; logs step 0. Returns (policy dir, values)."""
+    policy_dir, result = sft_stage(config, offline.rows, stage_dir, config.policy.model, config.wic.offline_steps)
+    values = {"wic/rows": len(offline.rows), **reward_log(config.objectives, offline.rewards),
+              **prefixed(result, "offline"), **label_entropy(config.wic.conditioning, offline.labels)}
+    metrics.log(0, values)
+    record_stage(stage_dir, values)
+    return policy_dir, values
+
+
+@dataclass
+class OnlineSamples:
+    """What one online iteration generated, and the rows of the samples it kept (eq. 11)."""
+
+    rows: List[dict]  # conditioned SFT rows of the kept samples
+    rewards: torch.Tensor  # (G, K) raw rewards of every generated sample
+    labels: torch.Tensor  # (kept, K) tag values of the kept samples
+
+
+def generate_and_keep(config: ProRLConfig, conditioning: Conditioning, scorers: Sequence[RewardScorer],
+                      policy_dir: Path, prompts: Sequence[str], vectors: Sequence[Sequence[float]],
+                      seed: int) -> OnlineSamples:
+    """Generate from ``prompts`` tagged with ``vectors``, score, keep the samples that reach an objective's
+    ``wic.quantile`` and label them: with the weights they were generated with (``wic.online_labels: recommended``,
+    eq. 11 read literally) or with what they realised (RiC's relabelling)."""
+    rollouts = generate(config, policy_dir, [conditioning.prompt(p, v) for p, v in zip(prompts, vectors)], seed=seed)
+    raw_prompts = [p for p in prompts for _ in range(rollouts.num_samples)]
+    rewards = score_matrix(scorers, raw_prompts, rollouts.responses)
+    kept = quantile_filter(rewards, config.wic.quantile).nonzero().flatten().tolist()
+    if config.wic.online_labels == "recommended":
+        labels = torch.tensor([vectors[i // rollouts.num_samples] for i in kept], dtype=torch.float64)
     else:
-        policy_dir, result = sft_stage(config, offline, stage_dir, config.policy.model, wic.offline_steps)
-        values = {"wic/rows": len(offline), **reward_log(config.objectives, rewards), **prefixed(result, "offline")}
-        if wic.conditioning == "wic":
-            values["wic/label_entropy"] = orchestrator_metrics(labels, labels)["target_entropy"]
-        metrics.log(0, values)
-        record_stage(stage_dir, values)
-        final_values.update(values)
+        labels = row_labels(conditioning, conditioning.normalise(rewards[kept]), config.wic.tau)
+    rows = conditioned_rows(conditioning, [raw_prompts[i] for i in kept], [rollouts.responses[i] for i in kept], labels)
+    return OnlineSamples(rows, rewards, labels)
 
-    # Online stage (eq. 11): generate with recommended (or random) tags, keep the best, relabel, train on the union.
-    kept_offline = [row for row, keep in zip(offline, quantile_filter(rewards, wic.quantile).tolist()) if keep]
-    orchestrator = load_orchestrator(config)
-    online: List[dict] = []
-    for iteration in range(1, wic.online_iterations + 1):
-        sampled = sample_prompts(config, rng)
-        vectors = online_vectors(conditioning, config, sampled, rng, orchestrator)
-        stage_dir = output_dir / "stages" / f"online-{iteration}"
-        record = finished_stage(config, stage_dir)
-        if record:
-            final_values.update(record["values"])
-            online += read_jsonl(stage_dir / KEPT_ROWS)
-            policy_dir = stage_dir / "final" / "policy"
-            continue
-        rollouts = generate(config, policy_dir, [conditioning.prompt(p, v) for p, v in zip(sampled, vectors)],
-                            seed=config.run.seed + iteration)
-        raw_prompts = [p for p in sampled for _ in range(rollouts.num_samples)]
-        rewards = score_matrix(scorers, raw_prompts, rollouts.responses)
-        keep = quantile_filter(rewards, wic.quantile)
-        kept = keep.nonzero().flatten().tolist()
-        if wic.online_labels == "recommended":  # eq. 11: the weights the sample was generated with
-            labels = torch.tensor([vectors[i // rollouts.num_samples] for i in kept], dtype=torch.float64)
-        else:  # RiC: what the sample realised
-            labels = row_labels(conditioning, conditioning.normalise(rewards[kept]), wic.tau)
-        new_rows = conditioned_rows(conditioning, [raw_prompts[i] for i in kept],
-                                    [rollouts.responses[i] for i in kept], labels)
-        online += new_rows
-        policy_dir, result = sft_stage(config, kept_offline + online, stage_dir, str(policy_dir), wic.online_steps)
-        write_jsonl(new_rows, stage_dir / KEPT_ROWS)
-        values = {"wic/rows": len(kept_offline) + len(online), "wic/online/generated": len(rewards),
-                  "wic/online/kept": len(kept), **reward_log(config.objectives, rewards), **prefixed(result, "online")}
-        if wic.conditioning == "wic":
-            values["wic/label_entropy"] = orchestrator_metrics(labels, labels)["target_entropy"]
-        metrics.log(iteration, values)
-        record_stage(stage_dir, values)
-        final_values.update(values)
 
+def online_stage(config: ProRLConfig, training_rows: List[dict], samples: OnlineSamples, stage_dir: Path,
+                 policy_dir: Path, iteration: int, metrics: MetricsLogger) -> tuple[Path, Dict[str, float]]:
+    """Fine-tune the previous stage's policy on ``training_rows`` (the filtered offline rows plus every online row so
+    far); logs step ``iteration``. Returns (policy dir, values)."""
+    policy_dir, result = sft_stage(config, training_rows, stage_dir, str(policy_dir), config.wic.online_steps)
+    write_jsonl(samples.rows, stage_dir / KEPT_ROWS)
+    values = {"wic/rows": len(training_rows), "wic/online/generated": len(samples.rewards),
+              "wic/online/kept": len(samples.rows), **reward_log(config.objectives, samples.rewards),
+              **prefixed(result, "online"), **label_entropy(config.wic.conditioning, samples.labels)}
+    metrics.log(iteration, values)
+    record_stage(stage_dir, values)
+    return policy_dir, values
+
+
+def save_final_policy(policy_dir: Path, output_dir: Path, conditioning: Conditioning) -> Path:
+    """Copy the last stage's policy to ``final/policy`` with ``wic_conditioning.json`` beside its weights."""
     final_dir = output_dir / "final" / "policy"
     if final_dir.exists():
         shutil.rmtree(final_dir)
     shutil.copytree(policy_dir, final_dir)
     conditioning.save(final_dir / CONDITIONING_FILE)
-    logger.info("%s: final policy in %s", wic.conditioning, final_dir)
+    return final_dir
+
+
+def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
+    """The offline stage then ``wic.online_iterations`` online iterations; the policy lands in ``final/policy``."""
+    check_wic_config(config)
+    scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
+    rng = random.Random(config.run.seed)
+
+    # Offline stage (eq. 10): label each row with what its own response earned.
+    offline = label_offline_rows(config, scorers)
+    offline.conditioning.save(output_dir / "reward_stats.json")
+    stage_dir = output_dir / "stages" / "offline"
+    record = finished_stage(config, stage_dir)
+    if record:
+        policy_dir, values = stage_dir / "final" / "policy", record["values"]
+    else:
+        policy_dir, values = offline_stage(config, offline, stage_dir, metrics)
+    final_values: Dict[str, float] = dict(values)
+
+    # Online stage (eq. 11): generate with recommended (or random) tags, keep the best, relabel, train on the union.
+    keep_offline = quantile_filter(offline.rewards, config.wic.quantile).tolist()
+    kept_offline = [row for row, keep in zip(offline.rows, keep_offline) if keep]
+    orchestrator = load_orchestrator(config)
+    online_rows: List[dict] = []
+    for iteration in range(1, config.wic.online_iterations + 1):
+        # Drawn for finished stages too, so that a resumed run replays the same random draws.
+        sampled = sample_prompts(config, rng)
+        vectors = online_vectors(offline.conditioning, sampled, rng, orchestrator)
+        stage_dir = output_dir / "stages" / f"online-{iteration}"
+        record = finished_stage(config, stage_dir)
+        if record:
+            online_rows += read_jsonl(stage_dir / KEPT_ROWS)
+            policy_dir, values = stage_dir / "final" / "policy", record["values"]
+        else:
+            samples = generate_and_keep(config, offline.conditioning, scorers, policy_dir, sampled, vectors,
+                                        seed=config.run.seed + iteration)
+            online_rows += samples.rows
+            policy_dir, values = online_stage(config, kept_offline + online_rows, samples, stage_dir, policy_dir,
+                                              iteration, metrics)
+        final_values.update(values)
+
+    final_dir = save_final_policy(policy_dir, output_dir, offline.conditioning)
+    logger.info("%s: final policy in %s", config.wic.conditioning, final_dir)
     return final_values
-
-
-def prefixed(result: Dict[str, float], stage: str) -> Dict[str, float]:
-    """``eval/sft/loss`` → ``eval/<stage>/loss``."""
-    return {key.replace("/sft/", f"/{stage}/"): value for key, value in result.items()}

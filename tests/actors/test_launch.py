@@ -11,6 +11,7 @@ from actors.launch import actor_counts, launch_roles, plan_bundles
 from pipelines import rl_stages
 from pro_rl.config import ProRLConfig, load_config
 from pro_rl.data.toy_world import objective_rewards
+from pro_rl.rl import build_algorithm, build_reward_source
 from pro_rl.config.schema import ResourcesConfig, RoleResources
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,8 @@ def test_actor_counts_follow_the_config():
 
     assert actor_counts(config, with_orchestrator=False, with_critic=True) == {
         "policy": 1, "reference": 1, "reward": 4, "orchestrator": 0, "rollout": 3, "critic": 1}
+    # a reward source with one multi-output scorer runs one reward actor
+    assert actor_counts(config, with_orchestrator=True, with_critic=False, num_scorers=1)["reward"] == 1
 
 
 # --- launch_roles on the session cluster (slow: one actor per role, 30-80 s to start on two shared cores) ---
@@ -99,7 +102,8 @@ def launch_config(output_dir, orchestrator_dir) -> ProRLConfig:
 @pytest.fixture(scope="module")
 def launched(ray_cluster, tiny_orchestrator_dir, tmp_path_factory):
     config = launch_config(tmp_path_factory.mktemp("launch"), tiny_orchestrator_dir)
-    roles = launch_roles(config, config.policy.model, rl_stages.rows_per_update(config), str(tiny_orchestrator_dir))
+    roles = launch_roles(config, config.policy.model, build_algorithm(config.algorithm.name),
+                         build_reward_source(config.algorithm.reward_source, config), str(tiny_orchestrator_dir))
     yield config, roles
     roles.shutdown()
 

@@ -15,7 +15,7 @@ def stand_ins(path: Path) -> list:
     """Overrides that point run-produced paths (trained policies, reward models, orchestrators) at tiny specs."""
     raw = OmegaConf.load(path)
     count = len(raw.get("reward_models", [])) if "reward_models" in raw else 3
-    overrides = ["orchestrator.path=''", "weights.mode=uniform", "policy.model=tiny:gpt2"]
+    overrides = ["orchestrator.path=''", "weights.mode=uniform", "policy.model=tiny:gpt2", "evaluate.policy=''"]
     overrides += [f"reward_models.{i}.model=tiny:gpt2" for i in range(count)]
     return overrides
 

@@ -190,3 +190,48 @@ def assert_nested_close(actual, expected, path: str = "") -> None:
         assert actual == pytest.approx(expected, rel=1e-6, abs=1e-6), path
     else:
         assert actual == expected, path
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_stops_at_a_step_boundary_and_resumes_as_if_never_interrupted(tmp_path, signal_number):
+    """Ctrl-C (sent to the whole process group, as a terminal does) or SIGTERM (to the driver, as a scheduler does)
+    mid-run: the driver finishes the step, checkpoints it although ``run.checkpoint_every`` is 0, shuts its actors
+    down and exits 128 + signal with one line saying how to resume; the resumed run ends as the uninterrupted one."""
+    uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
+    run_to_completion(uninterrupted, "run.checkpoint_every=0")
+
+    process = subprocess.Popen(command(interrupted, "run.checkpoint_every=0"), cwd=REPO_ROOT, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 400
+    while 2 not in logged_steps(interrupted):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the run did not reach step 2 in time"
+        time.sleep(0.1)
+    if signal_number == signal.SIGINT:
+        os.killpg(process.pid, signal_number)
+    else:
+        os.kill(process.pid, signal_number)
+    _, stderr = process.communicate(timeout=300)
+    wait_until_gone(process.pid, timeout_s=60)
+
+    assert process.returncode == 128 + signal_number, stderr[-3000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("pro-rl: ")]
+    assert errors[-1].startswith(f"pro-rl: interrupted by {signal.Signals(signal_number).name} after step ")
+    assert errors[-1].endswith("run.resume=auto"), errors[-1]
+    assert "Traceback" not in stderr
+    stopped_at = logged_steps(interrupted)[-1]
+    assert 2 <= stopped_at < STEPS
+    assert [p.name for p in (interrupted / "checkpoints").iterdir()] == [f"step-{stopped_at:06d}"]
+    assert not (interrupted / "final").exists()
+
+    run_to_completion(interrupted, "run.checkpoint_every=0", "run.resume=auto")
+
+    expected = read_metrics(uninterrupted / "metrics.jsonl")
+    resumed = read_metrics(interrupted / "metrics.jsonl")
+    assert [r["step"] for r in resumed] == [r["step"] for r in expected] == list(range(1, STEPS + 1))
+    for a, b in zip(expected, resumed):
+        for key in ("reward/total/mean", "reward/helpful/mean", "loss/policy", "kl/mean", "kl/coef"):
+            assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (a["step"], key)
+    weights_a, weights_b = policy_weights(uninterrupted), policy_weights(interrupted)
+    for name in weights_a:
+        torch.testing.assert_close(weights_b[name], weights_a[name], rtol=1e-5, atol=1e-7, msg=name)

@@ -29,13 +29,13 @@ def _save_policy(directory, noise_seed=None):
 
 def _config(tmp_path, method, **evaluate):
     config = load_config("configs/tiny/evaluate.yaml", [
-        f"run.output_dir={tmp_path / 'run'}", "orchestrator.path=''", f"evaluate.method={method}",
-        "evaluate.num_prompts=2", "evaluate.grid=[[1.0,0.0],[0.5,0.5]]", "evaluate.reference_point=[-2.0,-2.0]",
-        "rollout.max_new_tokens=6",
+        f"run.output_dir={tmp_path / 'run'}", "orchestrator.path=''", "evaluate.policy=''", f"evaluate.method={method}",
+        "evaluate.num_prompts=2", "rollout.max_new_tokens=6",
     ])
     # helpful: an untrained tiny reward model (scores vary between responses); humor: the toy world's truth
     config.reward_models = [RewardModelConfig(name="helpful", model="tiny:gpt2"),
                             RewardModelConfig(name="humor", model="pro_rl.data.toy_world:humor_reward")]
+    config.evaluate.grid, config.evaluate.reference_point = [[1.0, 0.0], [0.5, 0.5]], [-2.0, -2.0]
     for key, value in evaluate.items():
         setattr(config.evaluate, key, value)
     return config

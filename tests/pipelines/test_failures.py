@@ -39,15 +39,16 @@ def test_nan_reward_with_skip_is_counted_and_never_trained_on(ray_cluster, rl_ov
     advantages = []
     update = rl_stages.update
 
-    def record_advantages(roles, policy_payload, *args, **kwargs):
-        advantages.append(policy_payload["advantages"].clone())
-        return update(roles, policy_payload, *args, **kwargs)
+    def record_advantages(roles, batches, *args, **kwargs):
+        advantages.append(batches.policy.advantages.clone())
+        return update(roles, batches, *args, **kwargs)
 
     monkeypatch.setattr(rl_stages, "update", record_advantages)
 
     result = pipelines.run(CONFIG, overrides)
 
-    # Row 0 is NaN, so its prompt's group (rows 0-1: RLOO compares within a group) gets zero advantage.
+    # Row 0 is NaN. RLOO (as TRL's) leaves it out of its prompt's baseline; with 2 samples per prompt its sibling has
+    # no valid sibling left, so the whole group (rows 0-1) gets zero advantage; the other prompt trains.
     assert len(advantages) == 2
     for step_advantages in advantages:
         assert bool((step_advantages[:2] == 0).all())
@@ -60,6 +61,29 @@ def test_nan_reward_with_skip_is_counted_and_never_trained_on(ray_cluster, rl_ov
         for key in ("loss/policy", "reward/total/mean", "kl/mean", "advantages/std"):
             assert math.isfinite(record[key]), key
     assert math.isfinite(result.metrics["loss/policy"])
+
+
+@pytest.mark.slow
+def test_nan_reward_with_skip_keeps_the_valid_siblings_of_the_sample(ray_cluster, rl_overrides, tmp_path,
+                                                                     monkeypatch):
+    """With 3 samples per prompt the NaN row's 2 valid siblings still compare with each other (TRL's RLOO)."""
+    overrides = rl_overrides(tmp_path, NAN_HARMLESS, "algorithm.on_bad_reward=skip", "rollout.num_samples=3",
+                             steps=1)
+    advantages = []
+    update = rl_stages.update
+
+    def record_advantages(roles, batches, *args, **kwargs):
+        advantages.append(batches.policy.advantages.clone())
+        return update(roles, batches, *args, **kwargs)
+
+    monkeypatch.setattr(rl_stages, "update", record_advantages)
+
+    pipelines.run(CONFIG, overrides)
+
+    (step_advantages,) = advantages
+    assert step_advantages[0] == 0.0
+    # rows 1 and 2 are each other's whole baseline: A_1 = r_1 - r_2 = -A_2
+    assert step_advantages[1] == pytest.approx(-step_advantages[2].item(), abs=1e-6)
 
 
 # --- bad configs fail before any actor starts ---------------------------------------------------------------------
@@ -143,11 +167,11 @@ class KillOnCall:
 def test_a_reward_actor_killed_mid_run_is_restarted_and_the_step_completes(ray_cluster, rl_overrides, tmp_path,
                                                                           monkeypatch):
     pids = []
-    killer = KillOnCall(rl_stages.score, kill_on=2, pick_actor=lambda reward_actors, *rest: reward_actors["humor"])
+    killer = KillOnCall(rl_stages.score, kill_on=2, pick_actor=lambda roles, *rest: roles.rewards["humor"])
 
-    def score_and_record_pid(reward_actors, *args, **kwargs):
-        result = killer(reward_actors, *args, **kwargs)
-        pids.append(ray_cluster.get(reward_actors["humor"].pid.remote()))
+    def score_and_record_pid(roles, *args, **kwargs):
+        result = killer(roles, *args, **kwargs)
+        pids.append(ray_cluster.get(roles.rewards["humor"].pid.remote()))
         return result
 
     monkeypatch.setattr(rl_stages, "score", score_and_record_pid)
@@ -180,3 +204,18 @@ def test_a_rollout_actor_killed_mid_run_is_restarted_with_the_current_weights(ra
     assert versions == [0, 1, 2]
     records = read_metrics(tmp_path / "metrics.jsonl")
     assert [record["step"] for record in records] == [1, 2, 3]
+
+
+def test_a_bad_held_out_prompt_file_fails_before_the_run_directory_is_touched(no_actors, rl_overrides, tmp_path):
+    earlier_metrics = tmp_path / "run" / "metrics.jsonl"
+    earlier_metrics.parent.mkdir()
+    earlier_metrics.write_text('{"step": 1}\n')  # an earlier run's log, which a fresh start would clear
+    eval_prompts = tmp_path / "eval_prompts.jsonl"
+    eval_prompts.write_text('{"prompt": "fine"}\n{"prompt": ""}\n')
+
+    with pytest.raises(Exception, match=r"eval_prompts\.jsonl"):
+        pipelines.run(CONFIG, rl_overrides(tmp_path / "run", f"data.eval_prompts={eval_prompts}",
+                                           "data.on_bad_row=error", "run.overwrite=true"))
+
+    assert earlier_metrics.read_text() == '{"step": 1}\n'
+    assert not (tmp_path / "run" / "config.yaml").exists()

@@ -13,7 +13,8 @@ def test_single_objective_overrides_put_one_hot_weights_last(tmp_path):
     config = load_config("configs/tiny/rewarded_soups.yaml", ["soups.rl_overrides=[weights.mode=uniform]", "orchestrator.path=''"])
     overrides = single_objective_overrides(config, 1, tmp_path)
     assert overrides == ["weights.mode=uniform", "weights.mode=fixed", "weights.fixed=[0.0,1.0,0.0]",
-                         f"run.output_dir={tmp_path / 'objectives' / 'harmless'}", "run.name=tiny-rewarded-soups-harmless"]
+                         f"run.output_dir={tmp_path / 'objectives' / 'harmless'}", "run.name=tiny-rewarded-soups-harmless",
+                         "run.resume=never", "run.overwrite=false"]
 
 
 @pytest.mark.slow

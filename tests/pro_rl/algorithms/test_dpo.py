@@ -29,6 +29,22 @@ def test_select_best_worst_rejects_bad_input():
         select_best_worst(torch.zeros(5), num_samples=2)
 
 
+def test_select_best_worst_picks_among_valid_samples_only():
+    scalarised = torch.tensor([9.0, 0.5, 0.2, 0.0, 1.0, 2.0, -5.0, 3.0, 4.0])
+    valid = torch.tensor([False, True, True, False, True, False, False, False, False])
+    # group 0: the invalid 9.0 is never chosen -> best 1 (0.5), worst 2 (0.2);
+    # group 1 (one valid sample, 4) and group 2 (none valid): the pair (i, i), i the first valid sample (else first)
+    chosen, rejected = select_best_worst(scalarised, 3, valid)
+    assert chosen.tolist() == [1, 4, 6]
+    assert rejected.tolist() == [2, 4, 6]
+
+
+def test_select_best_worst_with_every_sample_valid_matches_the_unmasked_form():
+    scalarised = torch.tensor([0.1, 0.5, 0.5, -0.2, 1.0, 1.0, 1.0, 1.0])
+    masked = select_best_worst(scalarised, 4, torch.ones(8, dtype=torch.bool))
+    assert [t.tolist() for t in masked] == [t.tolist() for t in select_best_worst(scalarised, 4)]
+
+
 LOGPS = dict(
     policy_chosen_logps=torch.tensor([-1.0, -2.0]),
     policy_rejected_logps=torch.tensor([-3.0, -2.0]),

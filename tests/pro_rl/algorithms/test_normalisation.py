@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from pro_rl.algorithms.normalisation import RunningNormaliser, zscore_stats
+from pro_rl.algorithms.normalisation import RunningNormaliser, zscore, zscore_stats
 
 
 def test_running_stats_over_two_batches_equal_full_data_stats():
@@ -65,3 +65,26 @@ def test_zscore_stats_population_std_and_constant_column():
     assert mean.shape == std.shape == (2,)
     torch.testing.assert_close(mean, torch.tensor([3.0, 7.0]))
     torch.testing.assert_close(std, torch.tensor([3.5**0.5, 1.0]))
+
+
+def test_zscore_hand_computed():
+    rewards = torch.tensor([[1.0, 10.0], [3.0, 10.0], [5.0, 40.0]], dtype=torch.float64)
+    # column 0: (r - 3) / 2; column 1: (r - 20) / 10
+    z = zscore(rewards, torch.tensor([3.0, 20.0], dtype=torch.float64), torch.tensor([2.0, 10.0], dtype=torch.float64))
+    assert z.tolist() == [[-1.0, -1.0], [0.0, -1.0], [1.0, 2.0]]
+    assert z.dtype == torch.float64
+
+
+def test_zscore_with_zscore_stats_gives_zero_mean_unit_std():
+    rewards = torch.tensor([[1.0, 7.0], [3.0, 7.0], [5.0, 7.0]])
+    z = zscore(rewards, *zscore_stats(rewards))
+    # column 0: mean 3, population std sqrt(8/3); column 1 is constant: std 1, so it is only centred
+    torch.testing.assert_close(z[:, 0], torch.tensor([-2.0, 0.0, 2.0]) / (8 / 3) ** 0.5)
+    assert z[:, 1].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_zscore_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="objectives"):
+        zscore(torch.zeros(2, 3), torch.zeros(2), torch.ones(2))
+    with pytest.raises(ValueError, match="mean and std"):
+        zscore(torch.zeros(2, 2), torch.zeros(2), torch.ones(3))

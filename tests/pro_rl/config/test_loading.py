@@ -257,7 +257,7 @@ def test_fixed_weights_k_mismatch():
 def test_invalid_choice_names_key_value_and_choices():
     with pytest.raises(ConfigError) as error:
         load_config(TINY_REWARD_MODELS, ["algorithm.name=foo"])
-    assert_names(error, "algorithm.name", str(TINY_REWARD_MODELS), "'foo'", "ppo, rloo, online_dpo")
+    assert_names(error, "algorithm.name", str(TINY_REWARD_MODELS), "'foo'", "online_dpo, ppo, rloo")
 
 
 def test_invalid_choice_in_yaml(tmp_path):
@@ -309,3 +309,59 @@ def test_scalar_for_a_section_names_the_section(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert_names(error, "'algorithm'", str(path))
+
+
+# ---- ranges of every numeric key, and secrets ---------------------------------------------------------------------
+
+def test_every_numeric_key_has_a_range_that_its_help_states():
+    from pro_rl.config.validation import numeric_fields
+
+    config = load_config(TINY_REWARD_MODELS)
+    numeric = {key for key, f in _walk_fields(ProRLConfig) if f.type in ("int", "float")}
+    ranged = {key for key, _, _ in numeric_fields(config) if not key.startswith("reward_models.")}
+    assert numeric == ranged and len(ranged) > 60
+    text = field_help()
+    assert "algorithm.steps = 100: RL steps (one batch of prompts each). Range: ≥ 1." in text
+    assert "rollout.top_p = 0.95: Nucleus sampling top-p (PRO Table 6: 0.95). Range: in (0, 1]." in text
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_every_float_key_refuses_non_finite_values(value):
+    from pro_rl.config.validation import numeric_fields
+
+    config = load_config(TINY_REWARD_MODELS)
+    float_keys = [key for key, current, _ in numeric_fields(config) if isinstance(current, float)]
+    assert len(float_keys) > 25
+    for key in float_keys:
+        with pytest.raises(ConfigError) as error:
+            load_config(TINY_REWARD_MODELS, [f"{key}={value}"])
+        assert error.value.key == key and value.lstrip("-") in error.value.reason
+
+
+def test_env_secrets_stay_unresolved_in_saved_and_printed_configs(tmp_path, monkeypatch):
+    from pro_rl.config import to_yaml
+
+    monkeypatch.setenv("PRO_RL_TEST_SECRET", "s3cr3t-value")
+    path = write_yaml(tmp_path, "run.yaml", f"base: {TINY_REWARD_MODELS}\nrun:\n  name: ${{oc.env:PRO_RL_TEST_SECRET}}\n")
+    config = load_config(path, ["extra.token=${oc.env:PRO_RL_TEST_SECRET}"])
+    assert config.run.name == "s3cr3t-value" and config.extra["token"] == "s3cr3t-value"  # the run uses the value
+    written = save_config(config, tmp_path / "run" / "config.yaml").read_text()
+    assert "s3cr3t-value" not in written and "s3cr3t-value" not in to_yaml(config)
+    assert "name: ${oc.env:PRO_RL_TEST_SECRET}" in written and "token: ${oc.env:PRO_RL_TEST_SECRET}" in written
+    assert load_config(tmp_path / "run" / "config.yaml") == config
+
+
+def test_override_with_a_double_equals_is_an_error():
+    with pytest.raises(ConfigError) as error:
+        load_config(TINY_REWARD_MODELS, ["run.name==b"])
+    assert error.value.key == "run.name" and "run.name='=b'" in error.value.reason
+    assert load_config(TINY_REWARD_MODELS, ["run.name='=b'"]).run.name == "=b"
+
+
+def test_config_error_one_line_names_key_and_file():
+    error = ConfigError("configs/x.yaml: key 'algorithm.steps': must be ≥ 1, got 0")
+    assert (error.origin, error.key, error.reason) == ("configs/x.yaml", "algorithm.steps", "must be ≥ 1, got 0")
+    assert error.one_line() == "must be ≥ 1, got 0 (key 'algorithm.steps' in configs/x.yaml)"
+    assert ConfigError("plain message").one_line() == "plain message"
+    import pickle
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)

@@ -24,7 +24,7 @@ def test_every_field_has_one_line_help(section):
     ("pro_wic", "pro_wic", "wic"), ("ric", "pro_wic", "ric"), ("evaluate", "evaluate", "wic"),
 ])
 def test_tiny_configs_load(name, pipeline, conditioning):
-    config = load_config(f"configs/tiny/{name}.yaml", ["orchestrator.path=''"])
+    config = load_config(f"configs/tiny/{name}.yaml", ["orchestrator.path=''", "evaluate.policy=tiny:gpt2"])
     assert config.pipeline == pipeline and config.wic.conditioning == conditioning
     assert config.objectives == ["helpful", "harmless", "humor"]
     assert all(rm.model.startswith("pro_rl.data.toy_world:") for rm in config.reward_models)

@@ -160,3 +160,43 @@ def test_hub_id_picks_adapter_and_split_without_touching_the_network(monkeypatch
     # row 1's prompt is three messages: "What is 2 + 2?" + "4." + "And times 3?" = 28 characters
     with pytest.raises(DataError, match=r"ultrafeedback_binarized \(test_prefs\), row 1: prompt has 28 characters"):
         load_pairs("HuggingFaceH4/ultrafeedback_binarized", split="test", max_chars=20)
+
+
+def test_pairs_with_chosen_equal_to_rejected_are_dropped_counted_and_logged(tmp_path, caplog):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"prompt": "p", "chosen": "same", "rejected": "same"}\n'
+                    '{"prompt": "q", "chosen": "a", "rejected": "b"}\n')
+    with caplog.at_level("WARNING", logger="pro_rl.data"):
+        pairs, report = load_pairs(str(path), return_report=True)  # also with on_bad_row="error"
+    assert pairs["prompt"] == ["q"] and report.skipped == {"chosen equals rejected": 1}
+    assert "1 chosen equals rejected" in caplog.text
+
+
+def test_unknown_chat_role_names_file_row_and_line(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    path.write_text('{"prompt": "fine"}\n\n{"prompt": [{"role": "wizard", "content": "hi"}]}\n'.replace(
+        '{"prompt": "fine"}', '{"prompt": [{"role": "user", "content": "fine"}]}'))
+    with pytest.raises(DataError) as error:
+        load_prompts(str(path))
+    assert (error.value.row, error.value.line) == (1, 3) and "'wizard'" in error.value.problem
+    assert error.value.one_line().endswith(f"({path}:3)")
+
+
+def test_empty_malformed_and_non_utf8_files_name_their_line(tmp_path):
+    empty, malformed, latin1 = tmp_path / "empty.jsonl", tmp_path / "bad.jsonl", tmp_path / "latin1.jsonl"
+    empty.write_text("")
+    malformed.write_text('{"prompt": "a"}\n{"prompt": \n')
+    latin1.write_bytes(b'{"prompt": "a"}\n{"prompt": "caf\xe9"}\n')
+    with pytest.raises(DataError, match="empty"):
+        load_prompts(str(empty))
+    with pytest.raises(DataError) as error:
+        load_prompts(str(malformed))
+    assert error.value.line == 2 and "invalid JSON" in error.value.problem
+    with pytest.raises(DataError) as error:
+        load_prompts(str(latin1))
+    assert error.value.line == 2 and "UTF-8" in error.value.problem
+
+
+def test_an_empty_source_is_an_error_not_the_working_directory():
+    with pytest.raises(DataError, match="no data source given"):
+        load_prompts("")

@@ -127,5 +127,19 @@ def test_predict_weights_of_no_prompts(orchestrator_dir):
 
 
 def test_orchestrator_predictor_needs_a_trained_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no trained orchestrator"):
+    from pro_rl.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no trained orchestrator"):
+        OrchestratorPredictor(str(tmp_path), device="cpu")
+
+
+def test_orchestrator_predictor_refuses_a_policy_directory(tmp_path):
+    """A policy's config.json names a causal LM: its random "weights" (LABEL_0/LABEL_1) must never be printed."""
+    from pro_rl.config import ConfigError
+    from pro_rl.config.schema import ModelConfig
+    from pro_rl.models.builders import build_policy
+
+    model, _ = build_policy(ModelConfig(model="tiny:gpt2", tiny_hidden_size=32))
+    model.save_pretrained(tmp_path)
+    with pytest.raises(ConfigError, match="not a trained orchestrator: it holds a GPT2LMHeadModel"):
         OrchestratorPredictor(str(tmp_path), device="cpu")

@@ -1,6 +1,7 @@
 """TrainEngine: DeepSpeed on CPU (gloo) with a tiny gpt2 reward model — learning, accumulation, state, export."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from pro_rl.training.engine import (
     parameters_changed,
     settings_from,
 )
+from pro_rl.training.safe_load import UnsafeCheckpointError, _torch_load
 
 CPU = torch.device("cpu")
 SPEC = ModelConfig(model="tiny:gpt2", tiny_hidden_size=32, tiny_layers=1, tiny_heads=2)
@@ -165,6 +167,50 @@ def test_load_state_of_a_missing_tag(model_and_tokenizer, tmp_path):
     engine = fresh_engine(model_and_tokenizer)
     with pytest.raises(FileNotFoundError, match="no DeepSpeed checkpoint 'nothing'"):
         engine.load_state(tmp_path, tag="nothing")
+
+
+def test_zero2_state_loads_through_the_allow_list(model_and_tokenizer, tmp_path):
+    _, tokenizer = model_and_tokenizer
+    engine = fresh_engine(model_and_tokenizer, zero_stage=2)
+    engine.backward(pair_loss(engine, tokenizer, [0, 1]))
+    engine.step()
+    engine.save_state(tmp_path)
+    parameters = snapshot(engine.module)
+    engine.backward(pair_loss(engine, tokenizer, [0, 1]))
+    engine.step()
+    engine.load_state(tmp_path)  # optimizer states hold LossScaler, ZeroStageEnum, fragment_address
+    assert engine.global_steps == 1
+    assert not parameters_changed(parameters.values(), snapshot(engine.module).values())
+    assert torch.load is _torch_load  # the guard put torch.load back
+
+
+def write_marker(path):
+    Path(path).write_text("pwned")
+
+
+class WritesMarker:
+    """Unpickling this calls ``write_marker``: what a crafted checkpoint file would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (write_marker, (self.marker,))
+
+
+def test_a_malicious_model_state_is_refused_naming_the_file(model_and_tokenizer, tmp_path):
+    engine = fresh_engine(model_and_tokenizer)
+    engine.save_state(tmp_path)
+    planted = tmp_path / "engine" / "mp_rank_00_model_states.pt"
+    marker = tmp_path / "marker"
+    torch.save({"module": WritesMarker(marker)}, planted)
+    with pytest.raises(UnsafeCheckpointError) as caught:
+        engine.load_state(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{planted}: refused to load") and "write_marker" in message
+    assert len(message.splitlines()) == 1
+    assert not marker.exists()
+    assert torch.load is _torch_load
 
 
 def test_save_pretrained_loads_with_transformers(model_and_tokenizer, tmp_path):

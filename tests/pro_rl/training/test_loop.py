@@ -128,7 +128,50 @@ def test_fit_resumes_with_the_same_batches(tmp_path):
     from pro_rl.training.metrics import read_metrics
 
     logged = [row["step"] for row in read_metrics(metrics.path)]
-    assert logged == [1, 2, 3, 4, 4, 5, 6, 6]  # train steps, final eval of the first run, then the resumed run
+    assert logged == [1, 2, 3, 4, 5, 6, 6]  # as one 6-step run: the first run's final eval at step 4 is dropped
+
+
+def test_resuming_one_loop_keeps_the_lines_of_another(tmp_path):
+    from pro_rl.training.loop import owned_after
+
+    theirs = {"step": 9, "train/helpful/loss": 0.1, "train/learning_rate": 0.5}
+    mine_later = {"step": 3, "train/harmless/loss": 0.2, "train/learning_rate": 0.5}
+    mine_final_eval = {"step": 2, "eval/harmless/accuracy": 0.7}
+    mine_step = {"step": 2, "train/harmless/loss": 0.3, "train/learning_rate": 0.5}
+    assert [owned_after(r, 2, "/harmless/") for r in (theirs, mine_later, mine_final_eval, mine_step)] == \
+        [False, True, True, False]
+    assert owned_after(theirs, 2, "")  # no marker: every line is the loop's
+
+
+def test_an_interrupt_checkpoints_the_step_and_raises(tmp_path):
+    from pro_rl.training import interrupts
+    from pro_rl.training.interrupts import RunInterrupted
+
+    with interrupts.handling_signals(tmp_path / "run"):
+        with pytest.raises(RunInterrupted) as caught:
+            run_fit(tmp_path, steps=6, resume=False, batches=SignallingList(3), checkpoint_every=0)
+    assert caught.value.step == 3 and caught.value.exit_code == 130
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-000003"]
+    resumed = []
+    engine, _, metrics = run_fit(tmp_path, steps=6, resume=True, batches=resumed, checkpoint_every=0)
+    assert resumed == [batch_indices(10, 4, step, seed=3) for step in range(3, 6)]
+    assert engine.optimizer_steps == 6
+
+
+class SignallingList(list):
+    """Records batches; sends this process SIGINT while recording batch number ``at``."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def append(self, item):
+        import os
+        import signal
+
+        super().append(item)
+        if len(self) == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_fit_logs_micro_batch_weighted_stats(tmp_path):

@@ -52,3 +52,48 @@ def test_ppo_kl_penalty_lowers_returns():
 def test_dpo_pairs_pick_best_and_worst_per_prompt():
     chosen, rejected = dpo_pairs(torch.tensor([0.1, 0.5, 0.3, -1.0, 2.0, 0.0]), num_samples=3)
     assert chosen.tolist() == [1, 4] and rejected.tolist() == [0, 3]
+
+
+def test_kl_statistics_per_sequence_and_per_token():
+    _, stats = rloo_sequence_advantages(torch.zeros(4), LOGPROBS, REF_LOGPROBS, MASK, 2, 0.1, "k1")
+    # k1 summed per sequence [0.5, -1, 0, 0] -> mean -0.125; over the 7 response tokens: (0.5 - 1) / 7
+    assert stats["kl/seq_mean"] == stats["kl/mean"] == pytest.approx(-0.125)
+    assert stats["kl/token_mean"] == pytest.approx(-0.5 / 7)
+
+
+def test_rloo_skipped_sample_leaves_the_baseline_and_normalisation_whitens_the_counted_ones():
+    scores = torch.tensor([1.0, 3.0, 0.0, 2.0, 5.0, 9.0, 4.0, 8.0])
+    mask = torch.ones(8, 2)
+    zeros = torch.zeros(8, 2)
+    valid = torch.tensor([True, True, True, False, True, True, True, True])
+    # no KL (equal log-probs); n = 4: prompt 0 valid {1, 3, 0} sum 4 -> A = 1 - 1.5, 3 - 0.5, 0 - 2 = -0.5, 2.5, -2
+    advantages, _ = rloo_sequence_advantages(scores, zeros, zeros, mask, 4, 0.1, valid=valid)
+    torch.testing.assert_close(advantages[:4], torch.tensor([-0.5, 2.5, -2.0, 0.0]))
+    # prompt 1 all valid, sum 26: A = r - (26 - r)/3 = (4r - 26)/3
+    torch.testing.assert_close(advantages[4:], (4 * scores[4:] - 26) / 3)
+
+    whitened, _ = rloo_sequence_advantages(scores, zeros, zeros, mask, 4, 0.1, valid=valid, normalize_advantages=True)
+    counted = valid
+    expected = (advantages[counted] - advantages[counted].mean()) / advantages[counted].std()
+    torch.testing.assert_close(whitened[counted], expected)
+    assert whitened[3] == 0.0
+
+
+def test_ppo_skipped_sample_gets_zero_advantage_and_its_own_values_as_targets():
+    scores = torch.tensor([1.0, -2.0, 0.5, 3.0])
+    values = torch.full((4, 2), 0.25) * MASK
+    valid = torch.tensor([True, False, True, True])
+    advantages, returns, _ = ppo_token_advantages(scores, LOGPROBS, REF_LOGPROBS, values, MASK, kl_coef=0.0,
+                                                  gamma=1.0, lam=1.0, valid=valid)
+    assert bool((advantages[1] == 0).all())
+    torch.testing.assert_close(returns[1], values[1])
+    # the others are whitened among themselves: gamma = lambda = 1 -> A_t = score - V_t = score - 0.25 everywhere
+    raw = (scores[[0, 2, 3]] - 0.25)[:, None].expand(3, 2).reshape(-1)
+    torch.testing.assert_close(advantages[[0, 2, 3]].reshape(-1), (raw - raw.mean()) / raw.std())
+    torch.testing.assert_close(returns[0], torch.tensor([1.0, 1.0]))
+
+
+def test_dpo_pairs_skip_invalid_samples():
+    chosen, rejected = dpo_pairs(torch.tensor([9.0, 0.5, 0.3, -1.0, 2.0, 0.0]), 3,
+                                 torch.tensor([False, True, True, True, True, True]))
+    assert chosen.tolist() == [1, 4] and rejected.tolist() == [2, 3]

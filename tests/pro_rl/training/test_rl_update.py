@@ -148,6 +148,7 @@ def test_dpo_update_raises_the_chosen_minus_rejected_margin(policy, batch, loss_
     stats = dpo_update(engine, pairs, ref_chosen, ref_rejected, beta=0.1, loss_type=loss_type, epochs=2)
     _assert_finite(stats)
     assert stats["kl/mean"] != 0.0
+    assert stats["kl/seq_mean"] == stats["kl/mean"] and stats["kl/token_mean"] != 0.0
     assert stats["optimizer/steps"] == 2.0
     assert parameters_changed(before, _snapshot(engine))
     margin_before = ref_chosen - ref_rejected

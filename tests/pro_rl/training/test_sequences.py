@@ -92,3 +92,14 @@ def test_response_values_match_unpadded_sequences(critic):
             expected = _hand_outputs(critic, prompt, response)[:, 0]
             torch.testing.assert_close(values[row, :len(response)], expected, atol=1e-5, rtol=0)
             assert values[row, len(response):].abs().sum() == 0
+
+
+def test_response_mask_pads_to_the_longest_response_and_matches_the_batch():
+    from pro_rl.training.sequences import response_mask
+
+    responses = [[4, 5, 6], [7], []]
+    mask = response_mask(responses)
+
+    assert mask.dtype == torch.float32
+    assert mask.tolist() == [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    assert torch.equal(mask, make_sequence_batch([[1], [2], [3]], responses, 0).response_mask)

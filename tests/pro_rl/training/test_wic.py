@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -5,8 +6,8 @@ import torch
 
 from pro_rl.config import ConfigError, load_config
 from pro_rl.config.schema import DataConfig
-from pro_rl.training.wic import (Conditioning, check_wic_config, conditioned_rows, offline_rows, row_labels,
-                                 score_matrix)
+from pro_rl.training.wic import (Conditioning, check_wic_config, conditioned_rows, label_entropy, label_offline_rows,
+                                 offline_rows, row_labels, score_matrix)
 
 PROMPT = "\n\nHuman: hi\n\nAssistant:"
 
@@ -73,3 +74,24 @@ def test_offline_rows_take_responses_or_both_sides_of_a_pair(tmp_path):
     path.write_text('{"prompt": "hi"}\n')
     with pytest.raises(Exception, match="row"):
         offline_rows(str(path), DataConfig())
+
+
+def test_label_entropy_is_the_mean_entropy_of_weight_tags_only():
+    labels = torch.tensor([[0.5, 0.5], [1.0, 0.0]], dtype=torch.float64)  # entropies log 2 and 0
+    assert label_entropy("wic", labels) == {"wic/label_entropy": pytest.approx(math.log(2.0) / 2, abs=1e-12)}
+    assert label_entropy("ric", torch.tensor([[-0.3, 1.2]])) == {}  # score tags are not weights
+
+
+def test_offline_rows_are_z_scored_over_the_rows_and_tagged_with_their_own_labels(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"prompt": PROMPT, "response": r}) + "\n" for r in (" a", " b")))
+    config = load_config("configs/tiny/ric.yaml", [f"wic.offline_data={path}"])
+    config.reward_models = config.reward_models[:2]
+    # objective 0: scores 1, 3 -> mean 2, population std 1 -> z = -1, 1; objective 1: constant 5 -> std 1, z = 0, 0
+    offline = label_offline_rows(config, [_Scorer("a", [1.0, 3.0]), _Scorer("b", [5.0, 5.0])])
+    assert offline.rewards.tolist() == [[1.0, 5.0], [3.0, 5.0]]
+    assert (offline.conditioning.mean, offline.conditioning.std) == ([2.0, 5.0], [1.0, 1.0])
+    assert (offline.conditioning.z_min, offline.conditioning.z_max) == ([-1.0, 0.0], [1.0, 0.0])
+    assert offline.labels.tolist() == [[-1.0, 0.0], [1.0, 0.0]]  # ric: the z-scores themselves
+    assert offline.rows[1] == {"prompt": "\n\nHuman: hi <rm1_score> 1.0 <rm2_score> 0.0\n\nAssistant:",
+                               "response": " b"}

@@ -1,0 +1,71 @@
+"""The data of the PRO-WIC/RiC stages: offline rows, online prompt samples, and reward matrices.
+
+- ``offline_rows``: (prompt, response) lists of the offline stage, read from local JSONL (``response`` rows, or both
+  sides of ``chosen``/``rejected`` pairs) or from any pair source through its adapter;
+- ``sample_prompts``: the online stage's draw of ``wic.online_prompts`` prompts from ``data.prompts``;
+- ``score_matrix``: the (N, K) reward matrix of K scorers, with an error naming the objective of a NaN/inf score.
+
+Chat-message prompts are rendered in the plain Human/Assistant format (``render_prompt``) before tags are added.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Dict, List, Sequence
+
+import torch
+
+from pro_rl.config.loading import ConfigError
+from pro_rl.config.schema import DataConfig, ProRLConfig
+from pro_rl.data.canonical import is_local, load_pairs, load_prompts, read_jsonl
+from pro_rl.data.errors import DataError
+from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.models.scoring import RewardScorer
+
+
+def score_matrix(scorers: Sequence[RewardScorer], prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+    """(N, K) float64 scores; a NaN/inf score is an error naming the objective."""
+    columns = []
+    for scorer in scorers:
+        column = torch.tensor(scorer.score(prompts, responses), dtype=torch.float64)
+        bad = int((~torch.isfinite(column)).sum())
+        if bad:
+            raise ValueError(f"objective '{scorer.name}': {bad} of {len(column)} scores are NaN/inf")
+        columns.append(column)
+    return torch.stack(columns, dim=1)
+
+
+def reward_log(objectives: Sequence[str], reward_matrix: torch.Tensor) -> Dict[str, float]:
+    """``reward/<objective>/mean`` of each column of an (N, K) reward matrix."""
+    return {f"reward/{name}/mean": float(value) for name, value in zip(objectives, reward_matrix.mean(dim=0))}
+
+
+def offline_rows(path: str, data: DataConfig) -> tuple[List[str], List[str]]:
+    """(prompts, responses) of the offline rows. A local JSONL row gives its ``response``, or both sides of a
+    ``chosen``/``rejected`` pair; any other source (a hub dataset such as Anthropic/hh-rlhf) is read as pairs through
+    its adapter. Each response is labelled with its own rewards, so the rejected side teaches the tags too (RiC)."""
+    if is_local(path) and str(path).endswith(".jsonl"):
+        rows = read_jsonl(path)
+    else:
+        rows = load_pairs(path, max_rows=data.max_rows or None, max_chars=data.max_chars or None,
+                          on_bad_row=data.on_bad_row).to_list()
+    prompts, responses = [], []
+    for index, row in enumerate(rows):
+        targets = [row["response"]] if row.get("response") is not None else \
+            [row[side] for side in ("chosen", "rejected") if row.get(side) is not None]
+        if "prompt" not in row or not targets:
+            raise DataError(path, "offline rows need 'prompt' and 'response' (or 'chosen'/'rejected')", row=index)
+        for target in targets:
+            prompts.append(render_prompt(row["prompt"]))
+            responses.append(render_response(target))
+    return prompts, responses
+
+
+def sample_prompts(config: ProRLConfig, rng: random.Random) -> List[str]:
+    """``wic.online_prompts`` prompts of ``data.prompts`` (without replacement while there are enough)."""
+    source = config.data.prompts
+    if not source:
+        raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
+    prompts = [render_prompt(p) for p in load_prompts(source, on_bad_row=config.data.on_bad_row)["prompt"]]
+    count = config.wic.online_prompts
+    return rng.sample(prompts, count) if count <= len(prompts) else [rng.choice(prompts) for _ in range(count)]
