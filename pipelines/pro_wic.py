@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipelines import RunResult, train_in_run_dir
 from pro_rl.config import ConfigError, ProRLConfig
-from pro_rl.data.canonical import load_prompts
+from pro_rl.data.canonical import data_limits, load_prompts
 from pro_rl.training.wic import check_wic_config, train_wic
 from pro_rl.training.wic_data import offline_rows
 
@@ -19,7 +19,7 @@ def check_inputs(config: ProRLConfig) -> None:
     if config.wic.online_iterations > 0:
         if not config.data.prompts:
             raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
-        load_prompts(config.data.prompts, on_bad_row=config.data.on_bad_row)
+        load_prompts(config.data.prompts, **data_limits(config.data))
 
 
 def run(config: ProRLConfig) -> RunResult:

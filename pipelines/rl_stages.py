@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import ray
 import torch
 
-from pro_rl.algorithms import RunningNormaliser, scalarise
+from pro_rl.algorithms import RunningNormaliser, scalarise, weight_entropy
 from pro_rl.rl import UpdateBatches
 from pro_rl.rollout import Rollouts
 
@@ -247,8 +247,7 @@ def step_metrics(objectives: Sequence[str], reward_matrix: torch.Tensor, valid: 
         values[f"weights/{name}/mean"] = weights[:, k].mean().item()
         values[f"weights/{name}/std"] = weights[:, k].std().item() if weights.shape[0] > 1 else 0.0
     values["reward/total/mean"] = scalarised[valid].mean().item() if valid.any() else math.nan
-    entropy = -(weights.clamp_min(1e-12).log() * weights).sum(dim=1)
-    values["weights/entropy"] = entropy.mean().item()
+    values["weights/entropy"] = weight_entropy(weights).mean().item()
     values["response/length"] = sum(len(ids) for ids in rollouts.response_ids) / max(len(rollouts), 1)
     values["reward/skipped"] = float((~valid).sum())
     return values

@@ -84,3 +84,31 @@ def tiny_rl_overrides(output_dir, *extra: str, steps: int = 2, helpful: str = "t
 def rl_overrides() -> Callable[..., List[str]]:
     """``tiny_rl_overrides`` for tests (conftest modules are not importable under ``--import-mode=importlib``)."""
     return tiny_rl_overrides
+
+
+def write_marker(path) -> None:
+    Path(path).write_text("pwned")
+
+
+class WritesMarker:
+    """Unpickling this calls ``write_marker``: what a crafted checkpoint file would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (write_marker, (self.marker,))
+
+
+@pytest.fixture
+def plant_malicious_pickle(tmp_path):
+    """``plant(path, key)`` saves ``{key: <object whose unpickling writes a marker file>}`` at ``path`` (torch.save)
+    and returns the marker's path, which must never come to exist."""
+    import torch
+
+    def plant(path: Path, key: str) -> Path:
+        marker = tmp_path / "marker"
+        torch.save({key: WritesMarker(marker)}, path)
+        return marker
+
+    return plant

@@ -10,7 +10,6 @@ started, and an earlier run directory left byte for byte as it was. The command 
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -161,6 +160,9 @@ CONFIG_CASES = [
          lambda w: ["key 'orchestrator.path'", "not a trained orchestrator"]),
     Case("policy path missing", lambda w: rl_args(w, "policy.model=./no/such/policy"),
          lambda w: ["key 'policy.model'", "no such model directory", "./no/such/policy"]),
+    Case("evaluate policy missing", lambda w: ["run", str(TINY / "evaluate.yaml"), "orchestrator.path=''",
+                                               f"run.output_dir={w.earlier_run}", "evaluate.policy=./no/such/policy"],
+         lambda w: ["key 'evaluate.policy'", "no such model directory", "./no/such/policy"]),
     Case("hub id offline", lambda w: rm_args(w, "reward_models.0.model=nobody-here/no-such-model-xyz"),
          lambda w: ["key 'reward_models.0.model'", "no such model directory", "HF_HUB_OFFLINE"],
          {"HF_HUB_OFFLINE": "1"}),

@@ -9,7 +9,7 @@ It survives pickling (Ray sends exceptions between processes).
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import NoReturn, Optional
 
 _KEYED_MESSAGE = re.compile(r"^(?:(?P<origin>.*?): )?key '(?P<key>[^']*)': (?P<reason>.*)$", re.DOTALL)
 
@@ -33,3 +33,8 @@ class ConfigError(ValueError):
             return str(self)
         where = f"key '{self.key}'" + (f" in {self.origin}" if self.origin else "")
         return f"{self.reason} ({where})"
+
+
+def fail(origin: str, key: str, reason: str) -> NoReturn:
+    """Raise the ``ConfigError`` ``<origin>: key '<key>': <reason>`` (the form every validation check uses)."""
+    raise ConfigError(f"{origin}: key '{key}': {reason}")

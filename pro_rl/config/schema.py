@@ -2,7 +2,7 @@
 
 Every field carries one line of help in ``metadata["help"]`` (shown by ``pro-rl config``); every numeric field also
 carries its allowed ``Range`` in ``metadata["range"]``, which its help text states and ``validate`` enforces (NaN and
-±inf are never in a range).
+±inf are never in a range). ``Range``, the named ranges and the field declarators live in ``fields.py``.
 Values that only suit tiny CPU models (learning rates near 1e-3, a handful of steps) live in
 ``configs/tiny/*.yaml``, never here.
 
@@ -13,9 +13,23 @@ RiC's MORLHF: adaptive KL with init 0.2 and target 3.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, List
+
+from pro_rl.config.fields import (  # noqa: F401  (Range re-exported: `from pro_rl.config.schema import Range`)
+    AT_LEAST_ONE,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    SEED,
+    TINY_VOCAB,
+    UNIT,
+    ZERO_STAGE,
+    Range,
+    _field,
+    _section,
+)
 
 PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
              "compare_methods")
@@ -24,56 +38,6 @@ COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro
 
 TINY_CAUSAL_ARCHS = ("gpt2", "llama", "qwen2")  # what ``tiny:<arch>`` builds: causal LMs ...
 TINY_ENCODER_ARCHS = ("xlm-roberta", "roberta")  # ... and encoders (the orchestrator)
-
-
-@dataclass(frozen=True)
-class Range:
-    """The finite values a numeric key may take: ``low``..``high``, each end open or closed."""
-
-    low: float = -math.inf
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-
-    def __contains__(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
-        return above and below
-
-    def __str__(self) -> str:
-        low, high = _number(self.low), _number(self.high)
-        if self.high == math.inf:
-            return f"{'>' if self.low_open else '≥'} {low}"
-        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:g}"
-
-
-POSITIVE = Range(0, low_open=True)
-NON_NEGATIVE = Range(0)
-AT_LEAST_ONE = Range(1)
-UNIT = Range(0, 1)  # [0, 1]
-FRACTION = Range(0, 1, high_open=True)  # [0, 1)
-PROBABILITY = Range(0, 1, low_open=True)  # (0, 1]
-SEED = Range(0, 2**32 - 1)
-ZERO_STAGE = Range(0, 3)
-TINY_VOCAB = Range(261)  # the 256 byte tokens and 5 special tokens of the tiny tokenizer
-
-
-def _field(default: Any, help: str, range: Optional[Range] = None) -> Any:
-    """A dataclass field with a one-line help text; a numeric field also names its ``Range`` (added to the help)."""
-    metadata = {"help": help} if range is None else {"help": f"{help} Range: {range}.", "range": range}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
-
-
-def _section(factory: Any, help: str) -> Any:
-    return field(default_factory=factory, metadata={"help": help})
 
 
 @dataclass

@@ -9,10 +9,8 @@
   general pairs); the data files named must exist when they look local;
 - K consistency: the objectives of ``reward_models`` against ``weights.fixed``, the evaluation grid and reference
   point, and the K labels a trained orchestrator saved in its ``config.json`` (``id2label``);
-- model specs: a ``tiny:<arch>`` the builders know, a ``module:function`` (rewards only), an existing model
-  directory, or a hub id. A spec that looks like a local path and does not exist is "no such model directory", and
-  so is a hub id that is not in the local cache when ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` is set — the hub
-  is never asked here.
+- model specs (``model_specs.py``): a ``tiny:<arch>`` the builders know, a ``module:function`` (rewards only), an
+  existing model directory, or a hub id; a local-looking path that does not exist is "no such model directory".
 
 Every failure is one ``ConfigError`` naming the key and the file.
 """
@@ -21,34 +19,23 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, List, Tuple
 
-from pro_rl.config.errors import ConfigError
-from pro_rl.config.schema import (
-    COMPARE_METHODS,
-    PIPELINES,
-    TINY_CAUSAL_ARCHS,
-    TINY_ENCODER_ARCHS,
-    ProRLConfig,
-    Range,
-)
+from pro_rl.config.errors import ConfigError, fail
+from pro_rl.config.fields import Range
+from pro_rl.config.model_specs import is_function_spec  # noqa: F401  (re-exported: models/builders.py imports it)
+from pro_rl.config.model_specs import looks_local, validate_models
+from pro_rl.config.schema import COMPARE_METHODS, PIPELINES, ProRLConfig
 
-TINY_PREFIX = "tiny:"
-OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 # Reward sources the score stage can call. The lead connects the registry here (one object per source).
-
-
-def _fail(origin: str, key: str, reason: str) -> None:
-    raise ConfigError(f"{origin}: key '{key}': {reason}")
 
 
 def _one_of(origin: str, key: str, value: str, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:
-        _fail(origin, key, f"'{value}' is not one of {', '.join(allowed)}")
+        fail(origin, key, f"'{value}' is not one of {', '.join(allowed)}")
 
 
 # ---------------------------------------------------------------- ranges
@@ -70,7 +57,7 @@ def numeric_fields(node: Any, prefix: str = "") -> Iterator[Tuple[str, Any, Rang
 def _validate_ranges(config: ProRLConfig, origin: str) -> None:
     for key, value, allowed in numeric_fields(config):
         if value not in allowed:
-            _fail(origin, key, f"must be {allowed}, got {value}")
+            fail(origin, key, f"must be {allowed}, got {value}")
 
 
 # ---------------------------------------------------------------- weights and K
@@ -78,9 +65,9 @@ def _validate_ranges(config: ProRLConfig, origin: str) -> None:
 
 def _check_simplex(origin: str, key: str, vector: List[float], names: List[str]) -> None:
     if len(vector) != len(names):
-        _fail(origin, key, f"has {len(vector)} entries but there are {len(names)} objectives {names} (K mismatch)")
+        fail(origin, key, f"has {len(vector)} entries but there are {len(names)} objectives {names} (K mismatch)")
     if not all(math.isfinite(w) and w >= 0 for w in vector) or not math.isclose(sum(vector), 1.0, abs_tol=1e-6):
-        _fail(origin, key, f"{list(vector)} is not on the simplex (entries ≥ 0 summing to 1)")
+        fail(origin, key, f"{list(vector)} is not on the simplex (entries ≥ 0 summing to 1)")
 
 
 def _validate_weights(config: ProRLConfig, origin: str) -> None:
@@ -91,17 +78,17 @@ def _validate_weights(config: ProRLConfig, origin: str) -> None:
         _check_simplex(origin, f"evaluate.grid.{index}", list(point), names)
     reference = list(config.evaluate.reference_point)
     if reference and (len(reference) != len(names) or not all(math.isfinite(v) for v in reference)):
-        _fail(origin, "evaluate.reference_point", f"{reference}: needs {len(names)} finite values, one per objective "
-                                                  f"{names}")
+        fail(origin, "evaluate.reference_point", f"{reference}: needs {len(names)} finite values, one per objective "
+                                                 f"{names}")
     if config.weights.mode == "orchestrator" and config.orchestrator.path and Path(config.orchestrator.path).exists():
         try:
             labels = orchestrator_objectives(config.orchestrator.path)
         except ConfigError as error:
-            _fail(origin, "orchestrator.path", error.reason)
+            fail(origin, "orchestrator.path", error.reason)
         if names and labels != names:
-            _fail(origin, "orchestrator.path", f"the orchestrator at {config.orchestrator.path} was trained for "
-                                               f"{len(labels)} objectives {labels}, but reward_models name {len(names)} "
-                                               f"{names} (K mismatch or a different order)")
+            fail(origin, "orchestrator.path", f"the orchestrator at {config.orchestrator.path} was trained for "
+                                              f"{len(labels)} objectives {labels}, but reward_models name {len(names)} "
+                                              f"{names} (K mismatch or a different order)")
 
 
 def orchestrator_objectives(directory: str) -> List[str]:
@@ -129,100 +116,6 @@ def orchestrator_objectives(directory: str) -> List[str]:
     return [str(label) for label in labels]
 
 
-# ---------------------------------------------------------------- model specs
-
-
-def is_function_spec(spec: str) -> bool:
-    """``package.module:function`` (not a path, a hub id or a tiny spec)."""
-    if spec.startswith(TINY_PREFIX) or ":" not in spec or Path(spec).exists():
-        return False
-    module, _, function = spec.partition(":")
-    return bool(module) and function.isidentifier() and all(part.isidentifier() for part in module.split("."))
-
-
-def looks_local(value: str) -> bool:
-    """A path rather than a hub id ('owner/name'): a file suffix, a leading . / ~, two or more slashes, or it exists."""
-    return (value.startswith((".", "/", "~")) or value.count("/") >= 2
-            or Path(value).suffix in (".jsonl", ".json", ".parquet") or Path(value).exists())
-
-
-def hub_offline() -> str:
-    """The offline variable that is set (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE), or ''."""
-    for name in OFFLINE_VARIABLES:
-        if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
-            return name
-    return ""
-
-
-def _in_hub_cache(repo_id: str) -> bool:
-    """Whether a hub id is in the local Hugging Face cache (no network)."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    for filename in ("config.json", "tokenizer_config.json"):
-        try:
-            if isinstance(try_to_load_from_cache(repo_id, filename), str):
-                return True
-        except Exception:  # an id the hub would refuse (bad characters, too many slashes)
-            return False
-    return False
-
-
-def _check_model_spec(origin: str, key: str, spec: str, used: bool, functions_allowed: bool = False) -> None:
-    """One model (or tokenizer) spec; ``used``: the pipeline loads it, so an offline hub id must be cached."""
-    if not spec:
-        return
-    if spec.startswith(TINY_PREFIX):
-        arch = spec[len(TINY_PREFIX):]
-        if arch not in TINY_CAUSAL_ARCHS + TINY_ENCODER_ARCHS:
-            _fail(origin, key, f"'{spec}': no tiny builder '{arch}' (known: "
-                               f"{', '.join(TINY_PREFIX + a for a in TINY_CAUSAL_ARCHS + TINY_ENCODER_ARCHS)})")
-        return
-    if functions_allowed and is_function_spec(spec):
-        return
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return
-    if path.exists():
-        _fail(origin, key, f"{spec} is a file, not a model directory")
-    if looks_local(spec):
-        _fail(origin, key, f"no such model directory: {spec}")
-    offline = hub_offline()
-    if used and offline and not _in_hub_cache(spec):
-        _fail(origin, key, f"no such model directory: {spec} (and {offline} is set, so the hub is not asked; "
-                           "it is not in the local Hugging Face cache)")
-
-
-def _models_used(config: ProRLConfig) -> set:
-    """Model keys the pipeline itself loads (compare_methods, demo and rewarded_soups load them in their stages)."""
-    rewards = {f"reward_models.{index}" for index in range(len(config.reward_models))}
-    policy = {"policy"}
-    if config.pipeline == "evaluate" and config.evaluate.policy:
-        policy = set()
-    return {
-        "reward_models": rewards, "orchestrator": rewards | {"orchestrator"}, "sft": policy,
-        "pro_morlhf": rewards | policy, "pro_wic": rewards | policy, "evaluate": rewards | policy,
-    }.get(config.pipeline, set())
-
-
-def _validate_models(config: ProRLConfig, origin: str) -> None:
-    used = _models_used(config)
-    sections = [("policy", config.policy, False), ("orchestrator", config.orchestrator, False)]
-    sections += [(f"reward_models.{i}", rm, True) for i, rm in enumerate(config.reward_models)]
-    for prefix, spec, functions_allowed in sections:
-        if prefix != "orchestrator" or config.pipeline == "orchestrator":
-            _check_model_spec(origin, f"{prefix}.model", spec.model, prefix in used, functions_allowed)
-        _check_model_spec(origin, f"{prefix}.tokenizer", spec.tokenizer, prefix in used)
-        if spec.model.startswith(TINY_PREFIX) and spec.tiny_hidden_size % spec.tiny_heads:
-            _fail(origin, f"{prefix}.tiny_heads", f"{spec.tiny_heads} heads do not divide tiny_hidden_size "
-                                                  f"{spec.tiny_hidden_size}")
-    if config.weights.mode == "orchestrator" or config.pipeline == "demo":
-        _check_model_spec(origin, "orchestrator.path", config.orchestrator.path, False)
-    # evaluate.policy / evaluate.soup_policies are not checked yet: tests/pro_rl/training/test_evaluation.py loads
-    # configs/tiny/evaluate.yaml with its run-produced policy path missing (see the issue-10 report).
-
-
 # ---------------------------------------------------------------- sections
 
 
@@ -231,14 +124,14 @@ def _validate_compare(config: ProRLConfig, origin: str) -> None:
     for index, method in enumerate(compare.methods):
         _one_of(origin, f"compare.methods.{index}", method, COMPARE_METHODS)
     if len(set(compare.methods)) != len(compare.methods) or not compare.methods:
-        _fail(origin, "compare.methods", f"name each method once, got {list(compare.methods)}")
+        fail(origin, "compare.methods", f"name each method once, got {list(compare.methods)}")
     if compare.rl_steps < max(len(config.objectives), 1):
-        _fail(origin, "compare.rl_steps", f"{compare.rl_steps} cannot give each of the {len(config.objectives)} "
-                                          "Rewarded Soups experts a step")
+        fail(origin, "compare.rl_steps", f"{compare.rl_steps} cannot give each of the {len(config.objectives)} "
+                                         "Rewarded Soups experts a step")
     for key in ("sft_config", "orchestrator_config", "rl_config", "wic_config"):
         path = getattr(compare, key)
         if not Path(path).is_file():
-            _fail(origin, f"compare.{key}", f"file not found: {path} (paths are relative to the working directory)")
+            fail(origin, f"compare.{key}", f"file not found: {path} (paths are relative to the working directory)")
 
 
 def _validate_rollout(config: ProRLConfig, origin: str) -> None:
@@ -247,13 +140,13 @@ def _validate_rollout(config: ProRLConfig, origin: str) -> None:
     if rollout.backend != "vllm":
         return
     if config.run.device != "cuda":
-        _fail(origin, "rollout.backend", f"'vllm' runs on GPUs only and needs run.device=cuda (got "
-                                         f"'{config.run.device}'); use rollout.backend=hf on CPU")
+        fail(origin, "rollout.backend", f"'vllm' runs on GPUs only and needs run.device=cuda (got "
+                                        f"'{config.run.device}'); use rollout.backend=hf on CPU")
     if gpus <= 0:
-        _fail(origin, "resources.rollout.num_gpus", "is 0 but rollout.backend is 'vllm': give the role a GPU share")
+        fail(origin, "resources.rollout.num_gpus", "is 0 but rollout.backend is 'vllm': give the role a GPU share")
     if rollout.tensor_parallel_size > max(gpus, 1):
-        _fail(origin, "rollout.tensor_parallel_size", f"{rollout.tensor_parallel_size} GPUs per engine, but "
-                                                      f"resources.rollout.num_gpus gives each engine {gpus}")
+        fail(origin, "rollout.tensor_parallel_size", f"{rollout.tensor_parallel_size} GPUs per engine, but "
+                                                     f"resources.rollout.num_gpus gives each engine {gpus}")
 
 
 def _validate_choices(config: ProRLConfig, origin: str) -> None:
@@ -269,29 +162,29 @@ def _validate_choices(config: ProRLConfig, origin: str) -> None:
     _one_of(origin, "rollout.backend", config.rollout.backend, ("hf", "vllm"))
     for index, reward_model in enumerate(config.reward_models):
         if not reward_model.model:
-            _fail(origin, f"reward_models.{index}.model", "empty: name a model, a 'tiny:<arch>' or a 'module:function'")
+            fail(origin, f"reward_models.{index}.model", "empty: name a model, a 'tiny:<arch>' or a 'module:function'")
 
 
 def _validate_inputs(config: ProRLConfig, origin: str) -> None:
     """The inputs a pipeline cannot run without, and the data files named (they must exist when they look local)."""
     names, pipeline = config.objectives, config.pipeline
     if len(set(names)) != len(names):
-        _fail(origin, "reward_models", f"objective names must be unique, got {names}")
+        fail(origin, "reward_models", f"objective names must be unique, got {names}")
     if pipeline == "reward_models" and not names:
-        _fail(origin, "reward_models", "empty: the reward_models pipeline trains one model per objective")
+        fail(origin, "reward_models", "empty: the reward_models pipeline trains one model per objective")
     if pipeline == "orchestrator" and len(names) < 2:
-        _fail(origin, "reward_models", f"the orchestrator needs at least two objectives, got {names}")
+        fail(origin, "reward_models", f"the orchestrator needs at least two objectives, got {names}")
     if pipeline == "orchestrator" and not config.data.general_pairs:
-        _fail(origin, "data.general_pairs", "empty, but the orchestrator pipeline trains on these pairs")
+        fail(origin, "data.general_pairs", "empty, but the orchestrator pipeline trains on these pairs")
     for key in ["data.general_pairs", "data.prompts", "data.eval_prompts", "data.sft"]:
         section, name = key.split(".")
         value = getattr(getattr(config, section), name)
         if value and looks_local(value) and not Path(value).exists():
-            _fail(origin, key, f"file or directory not found: {value}")
+            fail(origin, key, f"file or directory not found: {value}")
     for index, reward_model in enumerate(config.reward_models):
         value = reward_model.data
         if value and ":" not in value and looks_local(value) and not Path(value).exists():
-            _fail(origin, f"reward_models.{index}.data", f"file or directory not found: {value}")
+            fail(origin, f"reward_models.{index}.data", f"file or directory not found: {value}")
 
 
 def _algorithm(config: ProRLConfig):
@@ -310,7 +203,7 @@ def _validate_registered(config: ProRLConfig, origin: str) -> None:
     _one_of(origin, "algorithm.reward_source", config.algorithm.reward_source, REWARD_SOURCES.names())
     needed = _algorithm(config).min_samples_per_prompt
     if config.rollout.num_samples < needed:
-        _fail(origin, "rollout.num_samples", f"{config.algorithm.name} needs at least {needed} samples per prompt")
+        fail(origin, "rollout.num_samples", f"{config.algorithm.name} needs at least {needed} samples per prompt")
 
 
 def _validate_resources(config: ProRLConfig, origin: str) -> None:
@@ -318,12 +211,12 @@ def _validate_resources(config: ProRLConfig, origin: str) -> None:
         roles = ["policy", "reference", "rollout"] + (["critic"] if _algorithm(config).needs_critic else [])
         for role in roles:
             if getattr(config.resources, role).num_gpus <= 0:
-                _fail(origin, f"resources.{role}.num_gpus", "is 0 but run.device is cuda: give the role a GPU share")
+                fail(origin, f"resources.{role}.num_gpus", "is 0 but run.device is cuda: give the role a GPU share")
     roles = ("policy", "reference", "reward", "orchestrator", "rollout", "critic")
     for role in roles:
         anchor = getattr(config.resources, role).colocate_with
         if anchor and anchor not in roles:
-            _fail(origin, f"resources.{role}.colocate_with", f"'{anchor}' is not a role (one of {', '.join(roles)})")
+            fail(origin, f"resources.{role}.colocate_with", f"'{anchor}' is not a role (one of {', '.join(roles)})")
 
 
 def validate(config: ProRLConfig, origin: str = "<config>") -> None:
@@ -334,9 +227,9 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     _validate_rollout(config, origin)
     _validate_resources(config, origin)
     if config.policy.lora_rank and config.trainer.zero_stage == 3:
-        _fail(origin, "policy.lora_rank", "LoRA adapters are merged on save, which needs whole weights: use ZeRO-2")
+        fail(origin, "policy.lora_rank", "LoRA adapters are merged on save, which needs whole weights: use ZeRO-2")
     _validate_inputs(config, origin)
     _validate_weights(config, origin)
     if config.pipeline == "compare_methods":
         _validate_compare(config, origin)
-    _validate_models(config, origin)
+    validate_models(config, origin)

@@ -36,7 +36,7 @@ from pro_rl.algorithms.interpolation import interpolate_state_dicts
 from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
-from pro_rl.data.canonical import load_prompts
+from pro_rl.data.canonical import data_limits, load_prompts
 from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer
@@ -86,7 +86,7 @@ def check_evaluate_config(config: ProRLConfig) -> None:
 def evaluation_prompts(config: ProRLConfig) -> Tuple[List[str], Optional[torch.Tensor]]:
     """The first ``evaluate.num_prompts`` held-out prompts (all when 0), rendered as text, and their (N, K)
     ground-truth weights in objective order when every row names a weight for every objective (else None)."""
-    rows = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)
+    rows = load_prompts(config.data.eval_prompts, **data_limits(config.data))
     count = config.evaluate.num_prompts or len(rows)
     rows = rows.select(range(min(count, len(rows))))
     prompts = [render_prompt(prompt) for prompt in rows["prompt"]]

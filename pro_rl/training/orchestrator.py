@@ -27,7 +27,7 @@ import torch
 from pro_rl.algorithms import (argmax_agreement, orchestrator_loss, orchestrator_metrics, orchestrator_targets, zscore,
                                zscore_stats)
 from pro_rl.config.schema import OrchestratorConfig, ProRLConfig
-from pro_rl.data.canonical import load_pairs, load_prompts
+from pro_rl.data.canonical import data_limits, load_pairs, load_prompts
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.builders import build_orchestrator
 from pro_rl.models.scoring import RewardScorer, default_device, predict_weights
@@ -77,7 +77,7 @@ def load_true_weights(config: ProRLConfig, objectives: List[str]) -> tuple[List[
     """Held-out prompts and their ground-truth weights (K columns), when data.eval_prompts carries them."""
     if not config.data.eval_prompts:
         return [], None
-    prompts = load_prompts(config.data.eval_prompts, on_bad_row=config.data.on_bad_row)
+    prompts = load_prompts(config.data.eval_prompts, **data_limits(config.data))
     if "weights" not in prompts.column_names:
         return list(prompts["prompt"]), None
     weights = torch.tensor([[row[name] for name in objectives] for row in prompts["weights"]], dtype=torch.float64)

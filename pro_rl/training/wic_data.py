@@ -17,7 +17,7 @@ import torch
 
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import DataConfig, ProRLConfig
-from pro_rl.data.canonical import is_local, load_pairs, load_prompts, read_jsonl
+from pro_rl.data.canonical import data_limits, is_local, load_pairs, load_prompts, read_jsonl
 from pro_rl.data.errors import DataError
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.scoring import RewardScorer
@@ -47,8 +47,7 @@ def offline_rows(path: str, data: DataConfig) -> tuple[List[str], List[str]]:
     if is_local(path) and str(path).endswith(".jsonl"):
         rows = read_jsonl(path)
     else:
-        rows = load_pairs(path, max_rows=data.max_rows or None, max_chars=data.max_chars or None,
-                          on_bad_row=data.on_bad_row).to_list()
+        rows = load_pairs(path, **data_limits(data)).to_list()
     prompts, responses = [], []
     for index, row in enumerate(rows):
         targets = [row["response"]] if row.get("response") is not None else \
@@ -66,6 +65,6 @@ def sample_prompts(config: ProRLConfig, rng: random.Random) -> List[str]:
     source = config.data.prompts
     if not source:
         raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
-    prompts = [render_prompt(p) for p in load_prompts(source, on_bad_row=config.data.on_bad_row)["prompt"]]
+    prompts = [render_prompt(p) for p in load_prompts(source, **data_limits(config.data))["prompt"]]
     count = config.wic.online_prompts
     return rng.sample(prompts, count) if count <= len(prompts) else [rng.choice(prompts) for _ in range(count)]

@@ -146,6 +146,7 @@ def wic_policy_dir(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_generate_conditions_on_user_weights_or_the_orchestrators(wic_policy_dir, orchestrator_dir):
     given = pro_rl("generate", "--policy", wic_policy_dir, "--weights", "0.2,0.3,0.5", "--max-new-tokens", "4",
                    "--num-samples", "2", "--user-turn", "tell me a joke")

@@ -164,23 +164,8 @@ def test_legacy_rng_pt_is_restored_through_the_safe_loader(tmp_path):
     np.testing.assert_array_equal(np.random.rand(2), expected[2])
 
 
-def write_marker(path):
-    Path(path).write_text("pwned")
-
-
-class WritesMarker:
-    """A pickle whose loading would run code: unpickling calls ``write_marker``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (write_marker, (self.marker,))
-
-
-def test_a_malicious_legacy_rng_pt_is_refused_naming_the_file(tmp_path):
-    marker = tmp_path / "marker"
-    torch.save({"python": WritesMarker(marker)}, tmp_path / "rng.pt")
+def test_a_malicious_legacy_rng_pt_is_refused_naming_the_file(tmp_path, plant_malicious_pickle):
+    marker = plant_malicious_pickle(tmp_path / "rng.pt", "python")
     with pytest.raises(UnsafeCheckpointError, match=r"rng\.pt: refused to load"):
         restore_rng(tmp_path)
     assert not marker.exists()

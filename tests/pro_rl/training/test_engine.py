@@ -1,7 +1,6 @@
 """TrainEngine: DeepSpeed on CPU (gloo) with a tiny gpt2 reward model — learning, accumulation, state, export."""
 
 import copy
-from pathlib import Path
 
 import pytest
 import torch
@@ -184,26 +183,11 @@ def test_zero2_state_loads_through_the_allow_list(model_and_tokenizer, tmp_path)
     assert torch.load is _torch_load  # the guard put torch.load back
 
 
-def write_marker(path):
-    Path(path).write_text("pwned")
-
-
-class WritesMarker:
-    """Unpickling this calls ``write_marker``: what a crafted checkpoint file would do."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (write_marker, (self.marker,))
-
-
-def test_a_malicious_model_state_is_refused_naming_the_file(model_and_tokenizer, tmp_path):
+def test_a_malicious_model_state_is_refused_naming_the_file(model_and_tokenizer, tmp_path, plant_malicious_pickle):
     engine = fresh_engine(model_and_tokenizer)
     engine.save_state(tmp_path)
     planted = tmp_path / "engine" / "mp_rank_00_model_states.pt"
-    marker = tmp_path / "marker"
-    torch.save({"module": WritesMarker(marker)}, planted)
+    marker = plant_malicious_pickle(planted, "module")
     with pytest.raises(UnsafeCheckpointError) as caught:
         engine.load_state(tmp_path)
     message = str(caught.value)
