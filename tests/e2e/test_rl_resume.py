@@ -122,11 +122,17 @@ def policy_weights(output_dir: Path) -> dict:
     return load_file(output_dir / "final" / "policy" / "model.safetensors")
 
 
-def test_a_killed_run_resumes_from_its_last_checkpoint_as_if_never_interrupted(tmp_path):
-    uninterrupted, killed = tmp_path / "uninterrupted", tmp_path / "killed"
-    checkpoints = killed / "checkpoints"
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    """The reference: the same run, never interrupted (checkpoints every 2 steps, shared by the tests below)."""
+    output_dir = tmp_path_factory.mktemp("uninterrupted")
+    run_to_completion(output_dir)
+    return output_dir
 
-    run_to_completion(uninterrupted)
+
+def test_a_killed_run_resumes_from_its_last_checkpoint_as_if_never_interrupted(tmp_path, uninterrupted):
+    killed = tmp_path / "killed"
+    checkpoints = killed / "checkpoints"
 
     process = subprocess.Popen(command(killed), cwd=REPO_ROOT, env=environment(stall_after_calls=5),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -193,13 +199,13 @@ def assert_nested_close(actual, expected, path: str = "") -> None:
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_run_stops_at_a_step_boundary_and_resumes_as_if_never_interrupted(tmp_path, signal_number):
+def test_an_interrupted_run_stops_at_a_step_boundary_and_resumes_as_if_never_interrupted(tmp_path, uninterrupted,
+                                                                                         signal_number):
     """Ctrl-C (sent to the whole process group, as a terminal does) or SIGTERM (to the driver, as a scheduler does)
     mid-run: the driver finishes the step, checkpoints it although ``run.checkpoint_every`` is 0, shuts its actors
-    down and exits 128 + signal with one line saying how to resume; the resumed run ends as the uninterrupted one."""
-    uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
-    run_to_completion(uninterrupted, "run.checkpoint_every=0")
-
+    down and exits 128 + signal with one line saying how to resume; the resumed run ends as the uninterrupted one
+    (which checkpointed every 2 steps: checkpoints change no number)."""
+    interrupted = tmp_path / "interrupted"
     process = subprocess.Popen(command(interrupted, "run.checkpoint_every=0"), cwd=REPO_ROOT, env=environment(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 400
