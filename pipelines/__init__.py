@@ -1,12 +1,14 @@
 """Pipelines: drivers that read top to bottom, one per method.
 
 ``pipelines.run(config, overrides=()) -> RunResult`` runs whatever ``config.pipeline`` names; it is what
-``pro-rl run`` calls.
+``pro-rl run`` calls. After every pipeline it writes a model card (``README.md``) into each ``final/<name>/`` and
+``summary.json`` (final metrics, wall time, the driver's peak memory, output paths) into the run directory.
 """
 
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Sequence, TypeVar
@@ -32,6 +34,7 @@ Inputs = TypeVar("Inputs")
 class RunResult:
     output_dir: Path
     metrics: Dict[str, float] = field(default_factory=dict)
+    details: Dict[str, object] = field(default_factory=dict)  # pipeline-specific entries of summary.json
 
 
 def train_in_run_dir(config: ProRLConfig, load: Callable[[], Inputs],
@@ -46,7 +49,7 @@ def train_in_run_dir(config: ProRLConfig, load: Callable[[], Inputs],
     check_run_dir(config)
     inputs = load()
     output_dir = prepare_run_dir(config)
-    metrics = MetricsLogger(output_dir)
+    metrics = MetricsLogger(output_dir, config=config)
     try:
         with interrupts.handling_signals(output_dir):
             results = train(inputs, output_dir, metrics)
@@ -57,9 +60,18 @@ def train_in_run_dir(config: ProRLConfig, load: Callable[[], Inputs],
 
 def run(config, overrides: Sequence[str] = ()) -> RunResult:
     """Run the pipeline a config names. ``config``: a YAML path, a ``ProRLConfig`` or a dict."""
+    from pro_rl.training.model_card import write_model_cards
+    from pro_rl.training.run_summary import write_summary
+
     resolved: ProRLConfig = load_config(config, overrides)
     module = importlib.import_module(PIPELINE_MODULES[resolved.pipeline])
-    return module.run(resolved)
+    started = time.perf_counter()
+    result = module.run(resolved)
+    wall_time_s = time.perf_counter() - started
+    write_model_cards(result.output_dir, resolved, result.metrics)
+    write_summary(result.output_dir, pipeline=resolved.pipeline, run_name=resolved.run.name,
+                  metrics=result.metrics, wall_time_s=wall_time_s, details=result.details)
+    return result
 
 
 __all__ = ["RunResult", "run", "load_config"]

@@ -189,7 +189,7 @@ def run(config: ProRLConfig) -> RunResult:
     comparison = write_comparison(summaries, output_dir, config.evaluate.reference_point)
     final = {f"compare/{method}/{key}": value for method, row in comparison["methods"].items()
              for key, value in row.items() if isinstance(value, float)}
-    metrics = MetricsLogger(output_dir, tensorboard=False)
+    metrics = MetricsLogger(output_dir, tensorboard=False, config=config)
     metrics.log(0, final)
     metrics.close()
     print("\n".join(line for line in (output_dir / "report.md").read_text().splitlines() if not line.startswith("![")))

@@ -6,6 +6,8 @@
     <output>/pro_morlhf/      PRO-MORLHF (eq. 9), RLOO, per-prompt weights from the orchestrator
     <output>/morlhf_uniform/  MORLHF (eq. 5) with uniform weights, same budget
     <output>/report.md        curves, the orchestrator's weights per category, the held-out table
+    <output>/summary.json     the uniform run summary (``pro_rl.training.run_summary``); "stages": each stage's
+                              held-out metrics
 
 Each stage is an ordinary run of its own config (``configs/tiny/*.yaml``) with the paths of the previous
 stage filled in, so every stage can also be re-run alone with ``pro-rl run``. A second demo into the same output
@@ -14,12 +16,13 @@ replaces its stages (``run.overwrite=true``); an output directory that holds som
 
 from __future__ import annotations
 
-import json
+import time
 from pathlib import Path
 from typing import Dict, Sequence
 
 import pipelines
 from pro_rl.config import ConfigError
+from pro_rl.training.run_summary import write_summary
 from pro_rl.training.run_dir import holds_run
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "tiny"
@@ -37,7 +40,9 @@ def reward_model_overrides(output: Path, objectives: Sequence[str]) -> list:
 
 
 def run_demo(output: str | Path = "runs/demo", overrides: Sequence[str] = ()) -> Dict[str, Dict[str, float]]:
-    """Run every stage; returns each stage's final metrics, writes ``report.md`` and prints a summary."""
+    """Run every stage; returns each stage's held-out metrics, writes ``report.md`` and ``summary.json`` and prints
+    a summary."""
+    started = time.perf_counter()
     output = Path(output)
     objectives = ("helpful", "harmless", "humor")
     trained_rewards = reward_model_overrides(output, objectives)
@@ -60,12 +65,18 @@ def run_demo(output: str | Path = "runs/demo", overrides: Sequence[str] = ()) ->
                                                           *stage_overrides, *overrides])
         results[name] = {k: v for k, v in result.metrics.items() if k.startswith("eval/")}
     report = make_report(output, objectives, results)
-    (output / "summary.json").write_text(json.dumps(results, indent=2))
+    write_summary(output, pipeline="demo", run_name="demo", metrics=flat_metrics(results),
+                  wall_time_s=time.perf_counter() - started, details={"stages": results})
     print((output / "report.md").read_text().split("![")[0])
     print(f"Report: {report}")
     print(f"Orchestrator: pro-rl weights --orchestrator {output / 'orchestrator' / 'final' / 'orchestrator'} "
           "\"tell me a joke about my cat\"")
     return results
+
+
+def flat_metrics(results: Dict[str, Dict[str, float]]) -> Dict[str, float]:
+    """``{stage: {key: value}}`` as ``{"<stage>/<key>": value}``."""
+    return {f"{stage}/{key}": value for stage, values in results.items() for key, value in values.items()}
 
 
 def make_report(output: Path, objectives: Sequence[str], results: Dict[str, Dict[str, float]]) -> Path:
@@ -86,5 +97,5 @@ def make_report(output: Path, objectives: Sequence[str], results: Dict[str, Dict
 
 def run(config) -> "pipelines.RunResult":
     results = run_demo(config.run.output_dir)
-    flat = {f"{stage}/{key}": value for stage, values in results.items() for key, value in values.items()}
-    return pipelines.RunResult(output_dir=Path(config.run.output_dir), metrics=flat)
+    return pipelines.RunResult(output_dir=Path(config.run.output_dir), metrics=flat_metrics(results),
+                               details={"stages": results})

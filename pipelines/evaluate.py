@@ -21,18 +21,19 @@ def run(config: ProRLConfig) -> RunResult:
     check_evaluate_config(config)
     check_run_dir(config)
     summary = evaluate_weight_grid(config)
-    return write_outputs(summary, prepare_run_dir(config))
+    return write_outputs(summary, prepare_run_dir(config), config)
 
 
-def write_outputs(summary: dict, output_dir: Path) -> RunResult:
-    """The front plot, ``report.md``, ``evaluation.json`` and the final metrics line of an evaluation summary."""
+def write_outputs(summary: dict, output_dir: Path, config=None) -> RunResult:
+    """The front plot, ``report.md``, ``evaluation.json`` and the final metrics line of an evaluation summary, logged
+    to the trackers of ``config.run.report_to`` (none without a config)."""
     plot_path = plot_front(summary, output_dir / "plots" / "pareto_front.png")
     write_report(summary, output_dir, plot_path)
     final = {"eval/hypervolume": summary["hypervolume"], "eval/front_size": sum(p["on_front"] for p in summary["points"])}
     if summary["equal_weights"]:
         final.update({f"eval/equal_weights/{name}": value
                       for name, value in zip(summary["objectives"], summary["equal_weights"]["rewards"])})
-    metrics = MetricsLogger(output_dir, tensorboard=False)
+    metrics = MetricsLogger(output_dir, tensorboard=False, config=config)
     metrics.log(0, final)
     metrics.close()
     return RunResult(output_dir=output_dir, metrics=final)

@@ -96,7 +96,7 @@ def train(config, roles, algorithm, prompts, output_dir: Path, held_out_prompts,
     state = LoopState(0, RunningNormaliser(len(objectives)), make_kl_controller(config))
     checkpoints = output_dir / "checkpoints"
     resume_from(config, roles, state, checkpoints)
-    metrics = MetricsLogger(output_dir)
+    metrics = MetricsLogger(output_dir, config=config)
     metrics.truncate_after(state.step)
     stages.sync_weights(roles, state.step)
     if state.step == 0 and held_out_prompts:

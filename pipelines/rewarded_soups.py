@@ -54,4 +54,4 @@ def run(config: ProRLConfig) -> RunResult:
     evaluation = replace(config, pipeline="evaluate",
                          evaluate=replace(config.evaluate, method="soups", soup_policies=policies))
     check_evaluate_config(evaluation)
-    return evaluate.write_outputs(evaluate_weight_grid(evaluation), output_dir)
+    return evaluate.write_outputs(evaluate_weight_grid(evaluation), output_dir, config)

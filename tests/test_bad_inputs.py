@@ -173,6 +173,8 @@ CONFIG_CASES = [
     Case("missing prompts file", lambda w: rl_args(w, f"data.prompts={data(w, 'none.jsonl')}"),
          lambda w: ["key 'data.prompts'", "none.jsonl"]),
     Case("resume choice", lambda w: rm_args(w, "run.resume=sometimes"), lambda w: ["key 'run.resume'", "sometimes"]),
+    Case("unknown tracker", lambda w: rm_args(w, "run.report_to=[tensorboard,comet]"),
+         lambda w: ["key 'run.report_to'", "comet"]),
 ]
 
 CLI_CASES = [

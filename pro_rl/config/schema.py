@@ -52,6 +52,7 @@ class RunConfig:
     checkpoint_every: int = _field(0, "Write a checkpoint every N steps (0: only at the end).", NON_NEGATIVE)
     keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.", AT_LEAST_ONE)
     progress: bool = _field(True, "Show progress bars.")
+    report_to: List[str] = _field(["tensorboard"], "Experiment trackers that get every logged metric: tensorboard, wandb, mlflow, none (metrics.jsonl is always written).")
 
 
 @dataclass

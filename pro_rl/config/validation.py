@@ -2,7 +2,8 @@
 
 ``validate`` is the one place these checks live (``load_config`` calls it):
 
-- choices (``algorithm.name`` is one of ppo, rloo, online_dpo, ...);
+- choices (``algorithm.name`` is one of ppo, rloo, online_dpo, ...); ``run.report_to`` names trackers whose
+  packages are installed (``find_spec``, no import), else the error names the extra to install;
 - the ``Range`` of every numeric key, read from the schema (``metadata["range"]``), so the help text and the check
   never disagree; NaN and ±inf are outside every range;
 - the inputs a pipeline needs where a default config cannot run it (the orchestrator needs ≥ 2 objectives and
@@ -17,6 +18,7 @@ Every failure is one ``ConfigError`` naming the key and the file.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from dataclasses import fields, is_dataclass
@@ -30,6 +32,20 @@ from pro_rl.config.model_specs import looks_local, validate_models
 from pro_rl.config.schema import COMPARE_METHODS, PIPELINES, ProRLConfig
 
 # Reward sources the score stage can call. The lead connects the registry here (one object per source).
+
+
+TRACKER_PACKAGES = {"tensorboard": ("tensorboard", ""), "wandb": ("wandb", "wandb"), "mlflow": ("mlflow", "mlflow"),
+                    "none": ("", "")}  # run.report_to name -> (module it imports, pro-rl extra that installs it)
+
+
+def _validate_trackers(config: ProRLConfig, origin: str) -> None:
+    """``run.report_to`` names known trackers whose packages are installed (found, not imported: imports are slow)."""
+    for name in config.run.report_to:
+        _one_of(origin, "run.report_to", name, TRACKER_PACKAGES)
+        module, extra = TRACKER_PACKAGES[name]
+        if module and importlib.util.find_spec(module) is None:
+            install = f"pip install 'pro-rl[{extra}]'" if extra else f"pip install {module}"
+            fail(origin, "run.report_to", f"'{name}' is named but the {module} package is not installed: {install}")
 
 
 def _one_of(origin: str, key: str, value: str, allowed: Iterable[str]) -> None:
@@ -160,6 +176,7 @@ def _validate_choices(config: ProRLConfig, origin: str) -> None:
     _one_of(origin, "algorithm.on_bad_reward", config.algorithm.on_bad_reward, ("error", "skip"))
     _one_of(origin, "orchestrator.kl_direction", config.orchestrator.kl_direction, ("forward", "reverse"))
     _one_of(origin, "rollout.backend", config.rollout.backend, ("hf", "vllm"))
+    _validate_trackers(config, origin)
     for index, reward_model in enumerate(config.reward_models):
         if not reward_model.model:
             fail(origin, f"reward_models.{index}.model", "empty: name a model, a 'tiny:<arch>' or a 'module:function'")

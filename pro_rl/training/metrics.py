@@ -1,7 +1,9 @@
-"""Metrics to ``metrics.jsonl`` and tensorboard, and stage timers.
+"""Metrics to ``metrics.jsonl`` and the experiment trackers (``run.report_to``), and stage timers.
 
 Keys follow DESIGN.md: ``step``, ``reward/<objective>/mean``, ``reward/total/mean``, ``weights/<objective>/mean``,
 ``kl/mean``, ``loss/<name>``, ``time/step_s``, ``time/<stage>_s``; training loops add ``train/...`` and ``eval/...``.
+``metrics.jsonl`` gets every value; the trackers (tensorboard, wandb, mlflow: ``trackers.py``) get the finite
+scalars, under names sanitised by ``trackers.tracker_key``.
 """
 
 from __future__ import annotations
@@ -11,20 +13,24 @@ import math
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
+
+from pro_rl.training.trackers import open_trackers, tracker_key
 
 
 class MetricsLogger:
-    """Appends one JSON object per logged step to ``metrics.jsonl`` and mirrors scalars to tensorboard."""
+    """Appends one JSON object per logged step to ``metrics.jsonl`` and mirrors scalars to the trackers.
 
-    def __init__(self, output_dir: Path, tensorboard: bool = True, filename: str = "metrics.jsonl"):
+    With ``config`` (a ``ProRLConfig``: the logger of a run), the trackers are those ``config.run.report_to`` names;
+    without it (a stage's or a test's logger), tensorboard alone when ``tensorboard`` is true.
+    """
+
+    def __init__(self, output_dir: Path, tensorboard: bool = True, filename: str = "metrics.jsonl",
+                 config: Optional[Any] = None):
         self.path = Path(output_dir) / filename
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = None
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(log_dir=str(Path(output_dir) / "tensorboard"))
+        names = list(config.run.report_to) if config is not None else (["tensorboard"] if tensorboard else [])
+        self.trackers = open_trackers(names, Path(output_dir), config)
         self.last: Dict[str, float] = {}
 
     def truncate_after(self, step: int) -> None:
@@ -44,16 +50,16 @@ class MetricsLogger:
             record[key] = float(value) if isinstance(value, (int, float)) else value
         with self.path.open("a") as handle:
             handle.write(json.dumps(record, allow_nan=True) + "\n")
-        if self.writer is not None:
-            for key, value in record.items():
-                if key != "step" and isinstance(value, float) and math.isfinite(value):
-                    self.writer.add_scalar(key, value, global_step=step)
-            self.writer.flush()
+        scalars = {tracker_key(key): value for key, value in record.items()
+                   if key != "step" and isinstance(value, float) and math.isfinite(value)}
+        for tracker in self.trackers:
+            tracker.log(int(step), scalars)
         self.last.update(record)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        for tracker in self.trackers:
+            tracker.close()
+        self.trackers = []
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -25,8 +25,9 @@ from pro_rl.config.schema import ProRLConfig
 logger = logging.getLogger("pro_rl.training")
 
 RUN_MARKERS = ("config.yaml", "metrics.jsonl", "checkpoints", "final")
-CLEARED_ON_OVERWRITE = ("metrics.jsonl", "checkpoints", "tensorboard", "final", "report.md", "plots")
-NOT_COMPARED = ("run.resume", "run.overwrite", "run.progress", "run.output_dir")
+CLEARED_ON_OVERWRITE = ("metrics.jsonl", "checkpoints", "tensorboard", "final", "report.md", "plots", "summary.json",
+                        "mlruns", "wandb")
+NOT_COMPARED = ("run.resume", "run.overwrite", "run.progress", "run.output_dir", "run.report_to")
 
 
 def holds_run(output_dir: Path) -> bool:

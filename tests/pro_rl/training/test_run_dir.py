@@ -96,12 +96,14 @@ def test_overwrite_clears_what_an_earlier_run_left(tmp_path):
     output_dir = tmp_path / "run"
     earlier_run(output_dir)
     (output_dir / "report.md").write_text("old report")
+    (output_dir / "summary.json").write_text("{}")
+    (output_dir / "mlruns").mkdir()
     prepare_run_dir(load_config(TINY_REWARD_MODELS, [f"run.output_dir={output_dir}", "run.overwrite=true"]))
     for name in CLEARED_ON_OVERWRITE:
         assert not (output_dir / name).exists(), name
     assert (output_dir / "notes.txt").read_text() == "mine"
-    assert sorted(CLEARED_ON_OVERWRITE) == ["checkpoints", "final", "metrics.jsonl", "plots", "report.md",
-                                            "tensorboard"]
+    assert sorted(CLEARED_ON_OVERWRITE) == ["checkpoints", "final", "metrics.jsonl", "mlruns", "plots", "report.md",
+                                            "summary.json", "tensorboard", "wandb"]
 
 
 def test_resume_auto_with_the_same_config_keeps_the_earlier_run(tmp_path):
