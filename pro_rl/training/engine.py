@@ -17,7 +17,7 @@ from typing import Iterable
 
 import torch
 
-from pro_rl.training.safe_load import torch_load_guard
+from pro_rl.training.safe_load import SafeCheckpointEngine
 
 logger = logging.getLogger("pro_rl.training")
 
@@ -129,6 +129,7 @@ class TrainEngine:
         self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
             model=model, model_parameters=parameters, optimizer=optimizer, lr_scheduler=schedule, config=config,
         )
+        self.engine.checkpoint_engine = SafeCheckpointEngine(self.engine.checkpoint_engine)
         self.micro_steps = 0
 
     @property
@@ -168,12 +169,11 @@ class TrainEngine:
         self.engine.save_checkpoint(str(directory), tag=tag)
 
     def load_state(self, directory: Path, tag: str = "engine") -> None:
-        """Restore ``save_state``'s files. DeepSpeed's own ``torch.load`` calls go through the safe loader
+        """Restore ``save_state``'s files. DeepSpeed reads them through ``SafeCheckpointEngine``
         (``pro_rl.training.safe_load``): a file that would run code raises ``UnsafeCheckpointError`` naming it."""
         if not (Path(directory) / tag).is_dir():
             raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
-        with torch_load_guard():
-            path, _ = self.engine.load_checkpoint(str(directory), tag=tag)
+        path, _ = self.engine.load_checkpoint(str(directory), tag=tag)
         if path is None:
             raise FileNotFoundError(f"no DeepSpeed checkpoint '{tag}' under {directory}")
 

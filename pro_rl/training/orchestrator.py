@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -44,8 +45,7 @@ NORMALISATION_FILE = "reward_normalisation.json"
 def load_preferred(config: ProRLConfig) -> tuple[List[str], List[str]]:
     """Rendered prompts and preferred responses y⁺ of D_rm (``data.general_pairs``)."""
     pairs = load_pairs(config.data.general_pairs, adapter=config.data.general_pairs_adapter,
-                       max_rows=config.data.max_rows or None, max_chars=config.data.max_chars or None,
-                       on_bad_row=config.data.on_bad_row)
+                       **data_limits(config.data))
     prompts = [render_prompt(prompt) for prompt in pairs["prompt"]]
     responses = [render_response(response) for response in pairs["chosen"]]
     return prompts, responses
@@ -152,18 +152,36 @@ def save_orchestrator(final: Path, engine: TrainEngine, tokenizer, config: ProRL
     }, indent=2))
 
 
-def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
-    """Score D_rm, build targets, train the orchestrator; saves it under ``final/orchestrator/``."""
+@dataclass
+class OrchestratorInputs:
+    """D_rm's rendered prompts and preferred responses, and the held-out prompts with their w* (None when the data
+    has none). Loaded once, before the run directory is touched."""
+
+    prompts: List[str]
+    responses: List[str]
+    eval_prompts: List[str]
+    true_weights: Optional[torch.Tensor]
+
+
+def load_inputs(config: ProRLConfig) -> OrchestratorInputs:
+    return OrchestratorInputs(*load_preferred(config), *load_true_weights(config, config.objectives))
+
+
+def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger,
+                       inputs: Optional[OrchestratorInputs] = None) -> Dict[str, float]:
+    """Score D_rm, build targets, train the orchestrator; saves it under ``final/orchestrator/``. ``inputs`` as
+    ``load_inputs`` reads them (read here when not given)."""
     spec, objectives = config.orchestrator, config.objectives
     if len(objectives) < 2:
         raise ValueError("the orchestrator needs at least two reward_models (objectives)")
     device = default_device(config.run.device)
-    prompts, responses = load_preferred(config)
+    inputs = inputs or load_inputs(config)
+    prompts, responses = inputs.prompts, inputs.responses
     model, tokenizer = build_orchestrator(spec, objectives)
     logger.info("orchestrator: scoring %d preferred responses with %d reward models", len(prompts), len(objectives))
     targets, mean, std = preference_targets(score_preferred(config, prompts, responses), spec)
     train_index, eval_index = split_eval(len(prompts), spec.training.eval_fraction, config.run.seed)
-    eval_prompts, true_weights = load_true_weights(config, objectives)
+    eval_prompts, true_weights = inputs.eval_prompts, inputs.true_weights
     engine = TrainEngine(model, settings_from(spec.training, config.trainer), device)
 
     loss_of = batch_loss(engine, tokenizer, spec, prompts, targets, train_index, device)

@@ -11,16 +11,17 @@ numbers and strings, plus exactly the classes below, which were read off the sta
   (``ndarray``, ``dtype``, ``UInt32DType`` and the array reconstructor, under numpy 2's and numpy 1's module names).
 
 Each of these rebuilds plain data (an enum by value, objects by ``__dict__``): none runs arbitrary code.
-DeepSpeed's ``engine.load_checkpoint`` calls ``torch.load(..., weights_only=False)`` itself; ``torch_load_guard``
-swaps ``torch.load`` for the safe loader while DeepSpeed reads a checkpoint, so its loads obey the same rule.
+DeepSpeed reads a checkpoint's files through its pluggable checkpoint engine (``engine.checkpoint_engine.load``),
+whose torch implementation unpickles freely; ``SafeCheckpointEngine`` takes its place in every ``TrainEngine``, so
+DeepSpeed's reads obey the same rule. (DeepSpeed's universal-checkpoint loader bypasses that engine; pro-rl never
+enables it.)
 """
 
 from __future__ import annotations
 
 import importlib
 import pickle
-from contextlib import contextmanager
-from typing import Iterator, List
+from typing import List
 
 import torch
 
@@ -34,9 +35,6 @@ ALLOWED_GLOBALS = (
     "numpy.dtype",
     "numpy.dtypes.UInt32DType",
 )
-
-_torch_load = torch.load  # the real loader, kept before any guard swaps the module attribute
-
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint file that cannot be loaded without executing code (or cannot be read at all)."""
@@ -64,13 +62,12 @@ def unpickler_reason(message: str) -> str:
     return lines[0] if lines else "refused by the weights-only unpickler"
 
 
-def safe_torch_load(path, map_location=None, **_ignored):
+def safe_torch_load(path, map_location=None):
     """``torch.load`` with ``weights_only=True`` under the allow-list; a refused or unreadable file raises
-    ``UnsafeCheckpointError`` naming it. Extra keyword arguments (DeepSpeed passes ``weights_only=False``) are
-    ignored on purpose."""
+    ``UnsafeCheckpointError`` naming it."""
     with torch.serialization.safe_globals(allowed_globals()):
         try:
-            return _torch_load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as error:
             reason = unpickler_reason(str(error))
             raise UnsafeCheckpointError(f"{path}: refused to load, it needs code outside the allow-list of "
@@ -80,13 +77,15 @@ def safe_torch_load(path, map_location=None, **_ignored):
             raise UnsafeCheckpointError(f"{path}: cannot be read as a torch file ({reason})") from None
 
 
-@contextmanager
-def torch_load_guard() -> Iterator[None]:
-    """Within the block every ``torch.load`` (DeepSpeed's included) is ``safe_torch_load``."""
-    original = torch.load
-    torch.load = safe_torch_load
-    try:
-        yield
-    finally:
-        torch.load = original
+class SafeCheckpointEngine:
+    """A DeepSpeed checkpoint engine whose ``load`` is ``safe_torch_load``; saving and committing are the wrapped
+    engine's (``TrainEngine`` installs it as ``engine.checkpoint_engine``)."""
 
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+
+    def load(self, path, map_location=None):
+        return safe_torch_load(path, map_location=map_location)
+
+    def __getattr__(self, name):
+        return getattr(self.wrapped, name)

@@ -38,7 +38,7 @@ import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -54,7 +54,7 @@ from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.wic_conditioning import (CONDITIONING_FILE, CONDITIONINGS, Conditioning, conditioned_rows,
                                               online_vectors, row_labels)
-from pro_rl.training.wic_data import offline_rows, reward_log, sample_prompts, score_matrix
+from pro_rl.training.wic_data import WicInputs, load_wic_inputs, offline_rows, reward_log, sample_prompts, score_matrix
 from pro_rl.training.wic_stages import KEPT_ROWS, finished_stage, prefixed, record_stage, sft_stage
 
 logger = logging.getLogger("pro_rl.training")
@@ -132,9 +132,11 @@ class OfflineData:
     labels: torch.Tensor  # (N, K) tag values
 
 
-def label_offline_rows(config: ProRLConfig, scorers: Sequence[RewardScorer]) -> OfflineData:
-    """Score the offline rows, z-score each objective over them and tag each row with its own labels."""
-    prompts, responses = offline_rows(config.wic.offline_data or config.data.sft, config.data)
+def label_offline_rows(config: ProRLConfig, scorers: Sequence[RewardScorer],
+                       rows: Optional[Tuple[List[str], List[str]]] = None) -> OfflineData:
+    """Score the offline rows ((prompts, responses); read from the config when not given), z-score each objective
+    over them and tag each row with its own labels."""
+    prompts, responses = rows or offline_rows(config.wic.offline_data or config.data.sft, config.data)
     rewards = score_matrix(scorers, prompts, responses)
     mean, std = zscore_stats(rewards)
     normalised = zscore(rewards, mean, std)
@@ -206,14 +208,17 @@ def save_final_policy(policy_dir: Path, output_dir: Path, conditioning: Conditio
     return final_dir
 
 
-def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> Dict[str, float]:
-    """The offline stage then ``wic.online_iterations`` online iterations; the policy lands in ``final/policy``."""
+def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger,
+              inputs: Optional[WicInputs] = None) -> Dict[str, float]:
+    """The offline stage then ``wic.online_iterations`` online iterations; the policy lands in ``final/policy``.
+    ``inputs``: the rows and prompts, as ``load_wic_inputs`` reads them (read here when not given)."""
     check_wic_config(config)
+    inputs = inputs or load_wic_inputs(config)
     scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
     rng = random.Random(config.run.seed)
 
     # Offline stage (eq. 10): label each row with what its own response earned.
-    offline = label_offline_rows(config, scorers)
+    offline = label_offline_rows(config, scorers, (inputs.offline_prompts, inputs.offline_responses))
     offline.conditioning.save(output_dir / "reward_stats.json")
     stage_dir = output_dir / "stages" / "offline"
     record = finished_stage(config, stage_dir)
@@ -230,7 +235,7 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger) -> 
     online_rows: List[dict] = []
     for iteration in range(1, config.wic.online_iterations + 1):
         # Drawn for finished stages too, so that a resumed run replays the same random draws.
-        sampled = sample_prompts(config, rng)
+        sampled = sample_prompts(inputs.online_prompts, config.wic.online_prompts, rng)
         vectors = online_vectors(offline.conditioning, sampled, rng, orchestrator)
         stage_dir = output_dir / "stages" / f"online-{iteration}"
         record = finished_stage(config, stage_dir)

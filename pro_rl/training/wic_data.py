@@ -10,6 +10,8 @@ Chat-message prompts are rendered in the plain Human/Assistant format (``render_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import random
 from typing import Dict, List, Sequence
 
@@ -60,11 +62,26 @@ def offline_rows(path: str, data: DataConfig) -> tuple[List[str], List[str]]:
     return prompts, responses
 
 
-def sample_prompts(config: ProRLConfig, rng: random.Random) -> List[str]:
-    """``wic.online_prompts`` prompts of ``data.prompts`` (without replacement while there are enough)."""
-    source = config.data.prompts
-    if not source:
-        raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
-    prompts = [render_prompt(p) for p in load_prompts(source, **data_limits(config.data))["prompt"]]
-    count = config.wic.online_prompts
+@dataclass
+class WicInputs:
+    """What PRO-WIC/RiC read: the offline (prompt, response) rows and the rendered online prompts (empty without
+    online iterations). Loaded once, before the run directory is touched."""
+
+    offline_prompts: List[str]
+    offline_responses: List[str]
+    online_prompts: List[str]
+
+
+def load_wic_inputs(config: ProRLConfig) -> WicInputs:
+    offline_prompts, offline_responses = offline_rows(config.wic.offline_data or config.data.sft, config.data)
+    online_prompts: List[str] = []
+    if config.wic.online_iterations > 0:
+        if not config.data.prompts:
+            raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
+        online_prompts = [render_prompt(p) for p in load_prompts(config.data.prompts, **data_limits(config.data))["prompt"]]
+    return WicInputs(offline_prompts, offline_responses, online_prompts)
+
+
+def sample_prompts(prompts: List[str], count: int, rng: random.Random) -> List[str]:
+    """``count`` of ``prompts`` (``wic.online_prompts``; without replacement while there are enough)."""
     return rng.sample(prompts, count) if count <= len(prompts) else [rng.choice(prompts) for _ in range(count)]

@@ -25,6 +25,7 @@ import torch
 
 from pro_rl.training.loop import batch_indices
 from pro_rl.training.metrics import read_metrics
+from pro_rl.training.safe_load import safe_torch_load
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / "configs" / "tiny" / "pro_morlhf.yaml"
@@ -107,7 +108,7 @@ def optimizer_tensors(checkpoint: Path) -> dict:
     """The policy's optimizer state tensors from a DeepSpeed checkpoint directory, by (parameter, name)."""
     tensors = {}
     for path in sorted((checkpoint / "policy").glob("*.pt")):
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = safe_torch_load(path, map_location="cpu")
         optimizer = state.get("optimizer") or state.get("optimizer_state_dict") or {}
         for parameter, values in optimizer.get("state", {}).items():
             for name, value in values.items():

@@ -16,7 +16,9 @@ from pro_rl.training.engine import (
     parameters_changed,
     settings_from,
 )
-from pro_rl.training.safe_load import UnsafeCheckpointError, _torch_load
+from pro_rl.training.safe_load import UnsafeCheckpointError
+
+_torch_load = torch.load  # the loader as torch ships it: loading a checkpoint must not replace it
 
 CPU = torch.device("cpu")
 SPEC = ModelConfig(model="tiny:gpt2", tiny_hidden_size=32, tiny_layers=1, tiny_heads=2)
@@ -180,7 +182,7 @@ def test_zero2_state_loads_through_the_allow_list(model_and_tokenizer, tmp_path)
     engine.load_state(tmp_path)  # optimizer states hold LossScaler, ZeroStageEnum, fragment_address
     assert engine.global_steps == 1
     assert not parameters_changed(parameters.values(), snapshot(engine.module).values())
-    assert torch.load is _torch_load  # the guard put torch.load back
+    assert torch.load is _torch_load  # loading a checkpoint left torch.load as it was
 
 
 def test_a_malicious_model_state_is_refused_naming_the_file(model_and_tokenizer, tmp_path, plant_malicious_pickle):

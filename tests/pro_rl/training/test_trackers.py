@@ -44,14 +44,20 @@ def wandb_records(run_file: Path):
             yield record
 
 
-@pytest.fixture(scope="module")
-def logged_run(tmp_path_factory):
+def offline_trackers(root: Path) -> pytest.MonkeyPatch:
+    """wandb offline and silent under ``root``, mlflow on its run-local file store; undo the returned patch."""
     monkeypatch = pytest.MonkeyPatch()
-    root = tmp_path_factory.mktemp("trackers")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_DIR", str(root / "wandb_dir"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return monkeypatch
+
+
+@pytest.fixture(scope="module")
+def logged_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trackers")
+    monkeypatch = offline_trackers(root)
     monkeypatch.setenv("PRO_RL_TEST_SECRET", "hunter2-secret")
     config = load_config(TINY_RM, [f"run.output_dir={root / 'run'}", "run.report_to=[tensorboard,wandb,mlflow]",
                                    "extra={api_key: '${oc.env:PRO_RL_TEST_SECRET}'}"])
@@ -75,12 +81,8 @@ def pipeline_run(tmp_path_factory):
     """A tiny real run (three reward models, 2 steps each) through ``pipelines.run`` with all three trackers."""
     import pipelines
 
-    monkeypatch = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("tracked_pipeline")
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("WANDB_DIR", str(root / "wandb_dir"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch = offline_trackers(root)
     steps = [f"reward_models.{i}.training.max_steps=2" for i in range(3)]
     result = pipelines.run(str(TINY_RM), [f"run.output_dir={root / 'run'}", "run.progress=false", "data.max_rows=64",
                                           "run.report_to=[tensorboard,wandb,mlflow]", *steps])
