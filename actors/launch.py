@@ -4,7 +4,8 @@ All roles are reserved at once in one placement group (PACK), so a run that cann
 loads, with the resources it asked for. A role whose ``colocate_with`` names another role shares that role's
 bundle (e.g. the reference on the policy's GPU with ``num_gpus: 0.5`` each); every other role gets a bundle of its
 own. Replicas: ``rollout.replicas`` engines share the generation work; the other roles run one actor each (one
-reward actor per scorer of the reward source: K for ``reward_models``, one per objective).
+reward actor per scorer of the reward source: K for ``reward_models``, one per objective; one for ``moslim``,
+the multi-head classifier).
 
 The run's RL algorithm and reward source are objects (``pro_rl.rl``) the driver resolved from the registries: the
 algorithm says whether a critic starts and sizes the training engines, the reward source lists the reward actors.

@@ -25,6 +25,11 @@ PIPELINE_MODULES = {
     "evaluate": "pipelines.evaluate",
     "rewarded_soups": "pipelines.rewarded_soups",
     "compare_methods": "pipelines.compare_methods",
+    "sga_sft": "pipelines.sga_sft",
+    "sga_dpo": "pipelines.sga_dpo",
+    "moslim_reward_model": "pipelines.moslim_reward_model",
+    "moslim": "pipelines.moslim",
+    "moslim_controllability": "pipelines.moslim_controllability",
 }
 
 Inputs = TypeVar("Inputs")

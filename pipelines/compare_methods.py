@@ -15,12 +15,21 @@ The methods (``compare.methods``) and how each answers a user's weights w:
     ric_offline     RiC, offline stage only: score tags mapped from w
     ric_online      RiC with its online rejection-sampling stage
     pro_wic         PRO-WIC (eqs. 10–11): weight tags w; without w, the orchestrator's f(x)
+    sga_sft         SGA (eq. 7): scores from w steer the dual-head policy; without w, the scores its head senses
+    sga_dpo         SGA (eq. 9): the same, after DPO from the sga_sft policy
+    moslim          MOSLIM (eq. 11): w mapped to intensity tags; without w, the prompts untagged
 
 The budget is the same for all: one SFT warm-up of ``policy.sft_steps`` steps on the same rows (the offline stage
 of RiC and PRO-WIC is that warm-up with tags), then ``compare.rl_steps`` × prompts × samples sampled responses —
 RL steps for MORLHF and PRO-MORLHF, rl_steps // K steps per soups expert, and as many sampled responses over the
-online iterations of RiC and PRO-WIC (offline RiC stops after its warm-up). Rewards and evaluation use the config's
-``reward_models``; the tiny config uses the toy world's ground-truth functions, so the fronts are exact scores.
+online iterations of RiC and PRO-WIC (offline RiC stops after its warm-up). SGA-SFT is that warm-up with score
+conditioning (``policy.sft_steps`` steps at the SFT batch size, on the chosen responses of the general pairs);
+SGA-DPO continues from it with as many responses as the RL methods sample, two per pair: budget / (2 · batch) DPO
+steps. MOSLIM is RL for ``compare.rl_steps`` from the shared SFT warm-up, rewarded by its own multi-head classifier
+(trained first, like the orchestrator: models that score or route are not counted in the policy's budget).
+Rewards and evaluation use the config's ``reward_models``; the tiny config uses the toy world's ground-truth
+functions, so the fronts are exact scores. The SGA evaluations also give SGA's Table-5 analogue, with the SFT
+warm-up's responses as the baseline of the win rate.
 
 Each stage is an ordinary run of its own config with the paths of earlier stages filled in; with
 ``run.resume: auto`` a re-run skips the stages ``stages.json`` records as finished with the same resolved config
@@ -34,6 +43,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -49,14 +59,16 @@ from pro_rl.training.run_dir import prepare_run_dir
 logger = logging.getLogger("pro_rl.pipelines")
 
 EVALUATION_METHODS = {"morlhf": "fixed", "pro_morlhf": "fixed", "rewarded_soups": "soups",
-                      "ric_offline": "ric", "ric_online": "ric", "pro_wic": "wic"}
+                      "ric_offline": "ric", "ric_online": "ric", "pro_wic": "wic",
+                      "sga_sft": "sga", "sga_dpo": "sga", "moslim": "moslim"}
 NEEDS_ORCHESTRATOR = ("pro_morlhf", "pro_wic")
-NEEDS_SFT = ("morlhf", "pro_morlhf", "rewarded_soups")
+NEEDS_SFT = ("morlhf", "pro_morlhf", "rewarded_soups", "moslim", "sga_sft", "sga_dpo")  # SGA: its win-rate baseline
 
 
 class Stages:
-    """Runs stages once: finished ones are recorded in ``stages.json`` with a digest of their resolved config, and a
-    resumed run skips a stage only when its config is still the same (change a setting and that stage runs again)."""
+    """Runs stages once: finished ones are recorded in ``stages.json`` with a digest of their resolved config and
+    their wall time, and a resumed run skips a stage only when its config is still the same (change a setting and
+    that stage runs again)."""
 
     def __init__(self, output_dir: Path, resume: bool):
         self.path = output_dir / "stages.json"
@@ -73,8 +85,10 @@ class Stages:
             logger.info("compare: stage %s finished earlier, skipped (%s)", name, earlier["output_dir"])
             return Path(earlier["output_dir"])
         print(f"== compare: {name}", flush=True)
+        started = time.perf_counter()
         result = pipelines.run(replace(resolved, run=replace(resolved.run, overwrite=True)))  # redo it, whatever was there
-        self.done[name] = {"output_dir": str(result.output_dir), "config": digest}
+        self.done[name] = {"output_dir": str(result.output_dir), "config": digest,
+                           "wall_s": round(time.perf_counter() - started, 1)}
         self.path.write_text(json.dumps(self.done, indent=2) + "\n")
         return result.output_dir
 
@@ -95,72 +109,116 @@ def one_hot(index: int, size: int) -> str:
     return "[" + ",".join("1.0" if k == index else "0.0" for k in range(size)) + "]"
 
 
+class MethodRuns:
+    """The stages of one comparison with what they share: the user's overrides, the reward models, the budget, and
+    the SFT warm-up and orchestrator (run on first use). Each method's ``train_<family>`` returns what its evaluation
+    needs: the policy (or soups experts), and the orchestrator, SFT baseline or classifier it is evaluated with."""
+
+    def __init__(self, config: ProRLConfig, output_dir: Path, stages: Stages):
+        self.config, self.output_dir, self.stages = config, output_dir, stages
+        self.compare = config.compare
+        self.user = list(self.compare.overrides)
+        self.rewards = reward_overrides(config)
+        sft = load_config(self.compare.sft_config, self.user)
+        self.sft_steps, self.sft_batch = sft.policy.sft_steps, sft.algorithm.prompt_batch_size
+        rl = load_config(self.compare.rl_config,
+                         [*self.rewards, *self.user, "policy.model=tiny:gpt2", "weights.mode=uniform"])  # sizes
+        self.samples_budget = self.compare.rl_steps * rl.algorithm.prompt_batch_size * rl.rollout.num_samples
+        logger.info("compare: budget of %d sampled responses after %d SFT steps", self.samples_budget, self.sft_steps)
+        self.sft_policy = str(self.stage("sft", self.compare.sft_config, [f"run.output_dir={output_dir / 'sft'}"])
+                              / "final" / "policy") if any(m in NEEDS_SFT for m in self.compare.methods) else ""
+        self.orchestrator = str(self.stage("orchestrator", self.compare.orchestrator_config,
+                                           [f"run.output_dir={output_dir / 'orchestrator'}", *self.rewards])
+                                / "final" / "orchestrator") \
+            if any(m in NEEDS_ORCHESTRATOR for m in self.compare.methods) else ""
+
+    def stage(self, name: str, config_path: str, overrides: List[str]) -> Path:
+        return self.stages.run(name, config_path, [*self.user, *overrides])
+
+    def method_overrides(self, name: str, run_dir: Path) -> List[str]:
+        return [f"run.output_dir={run_dir}", f"run.name={self.config.run.name}-{name}"]
+
+    def train_rl(self, method: str) -> Dict[str, object]:
+        """MORLHF, PRO-MORLHF, or the K one-hot Rewarded Soups experts (rl_steps // K steps each)."""
+        objectives, method_dir = self.config.objectives, self.output_dir / "methods" / method
+
+        def rl_run(name: str, run_dir: Path, steps: int, weights: List[str]) -> str:
+            overrides = [*self.method_overrides(name, run_dir), *self.rewards, f"policy.model={self.sft_policy}",
+                         f"algorithm.steps={steps}", *weights]
+            return str(self.stage(name, self.compare.rl_config, overrides) / "final" / "policy")
+
+        if method == "rewarded_soups":
+            steps = self.compare.rl_steps // len(objectives)
+            return {"soup_policies": [rl_run(f"{method}-{name}", method_dir / name, steps,
+                                             ["weights.mode=fixed", f"weights.fixed={one_hot(index, len(objectives))}"])
+                                      for index, name in enumerate(objectives)]}
+        weights = (["weights.mode=orchestrator", f"orchestrator.path={self.orchestrator}"]
+                   if method == "pro_morlhf" else ["weights.mode=uniform"])
+        return {"policy": rl_run(method, method_dir, self.compare.rl_steps, weights)}
+
+    def train_wic(self, method: str) -> Dict[str, object]:
+        """RiC offline (its warm-up only), RiC online, PRO-WIC (the orchestrator's weights online and by default)."""
+        online = [f"wic.online_prompts={online_prompts(self.config, self.samples_budget)}"]
+        conditioning, extra, orchestrator = {
+            "ric_offline": ("ric", ["wic.online_iterations=0"], ""),
+            "ric_online": ("ric", online, ""),
+            "pro_wic": ("wic", [*online, "wic.online_weights=orchestrator"], self.orchestrator),
+        }[method]
+        overrides = [*self.method_overrides(method, self.output_dir / "methods" / method), *self.rewards,
+                     f"wic.conditioning={conditioning}", f"wic.offline_steps={self.sft_steps}", *extra,
+                     f"orchestrator.path={orchestrator}" if orchestrator else "orchestrator.path=''"]
+        policy = str(self.stage(method, self.compare.wic_config, overrides) / "final" / "policy")
+        return {"policy": policy, "orchestrator": orchestrator} if orchestrator else {"policy": policy}
+
+    def train_sga(self, method: str) -> Dict[str, object]:
+        """SGA-SFT: the warm-up's steps and batch with score conditioning; SGA-DPO: from SGA-SFT, budget / (2 · batch)
+        DPO steps. Evaluated against the SFT warm-up's responses (Table 5's baseline)."""
+        sft_run = self.stage("sga_sft", self.compare.sga_config, [
+            *self.method_overrides("sga_sft", self.output_dir / "methods" / "sga_sft"), *self.rewards,
+            f"sga.training.max_steps={self.sft_steps}", f"sga.training.batch_size={self.sft_batch}",
+            "sga.training.epochs=1000"])  # max_steps bounds it
+        policy = sft_run / "final" / "policy"
+        if method == "sga_dpo":
+            batch = load_config(self.compare.sga_dpo_config, self.user).sga.training.batch_size
+            steps = max(1, math.ceil(self.samples_budget / (2 * batch)))
+            policy = self.stage("sga_dpo", self.compare.sga_dpo_config, [
+                *self.method_overrides("sga_dpo", self.output_dir / "methods" / "sga_dpo"), *self.rewards,
+                f"policy.model={policy}", f"sga.training.max_steps={steps}", "sga.training.epochs=1000"]) \
+                / "final" / "policy"
+        return {"policy": str(policy), "baseline_policy": self.sft_policy}
+
+    def train_moslim(self, method: str) -> Dict[str, object]:
+        """MOSLIM's multi-head classifier, then RL from the SFT warm-up for rl_steps, rewarded by it (eq. 11)."""
+        classifier = self.stage("moslim_reward_model", self.compare.moslim_reward_model_config,
+                                [f"run.output_dir={self.output_dir / 'moslim_reward_model'}"]) / "final" / "reward_model"
+        overrides = [*self.method_overrides(method, self.output_dir / "methods" / method),
+                     f"policy.model={self.sft_policy}", f"algorithm.steps={self.compare.rl_steps}",
+                     f"moslim.reward_model={classifier}"]
+        policy = self.stage(method, self.compare.moslim_config, overrides) / "final" / "policy"
+        return {"policy": str(policy), "moslim_reward_model": str(classifier)}
+
+
+TRAINERS = {"morlhf": MethodRuns.train_rl, "pro_morlhf": MethodRuns.train_rl, "rewarded_soups": MethodRuns.train_rl,
+            "ric_offline": MethodRuns.train_wic, "ric_online": MethodRuns.train_wic, "pro_wic": MethodRuns.train_wic,
+            "sga_sft": MethodRuns.train_sga, "sga_dpo": MethodRuns.train_sga, "moslim": MethodRuns.train_moslim}
+
+
 def train_methods(config: ProRLConfig, output_dir: Path, stages: Stages) -> Dict[str, Dict[str, object]]:
-    """Train every method; per method the policy (or soups experts) and orchestrator its evaluation needs."""
-    compare, objectives = config.compare, config.objectives
-    user = list(compare.overrides)
-    rewards = reward_overrides(config)
-    methods = list(compare.methods)
-    sft_steps = load_config(compare.sft_config, user).policy.sft_steps
-    rl = load_config(compare.rl_config, [*rewards, *user, "policy.model=tiny:gpt2", "weights.mode=uniform"])  # sizes
-    samples_budget = compare.rl_steps * rl.algorithm.prompt_batch_size * rl.rollout.num_samples
-    logger.info("compare: budget of %d sampled responses after %d SFT steps", samples_budget, sft_steps)
-
-    sft_policy = orchestrator = ""
-    if any(method in NEEDS_SFT for method in methods):
-        sft_policy = str(stages.run("sft", compare.sft_config, [*user, f"run.output_dir={output_dir / 'sft'}"])
-                         / "final" / "policy")
-    if any(method in NEEDS_ORCHESTRATOR for method in methods):
-        orchestrator = str(stages.run("orchestrator", compare.orchestrator_config,
-                                      [*user, f"run.output_dir={output_dir / 'orchestrator'}", *rewards])
-                           / "final" / "orchestrator")
-
-    def rl_run(name: str, run_dir: Path, steps: int, weights: List[str]) -> str:
-        overrides = [*user, f"run.output_dir={run_dir}", f"run.name={config.run.name}-{name}", *rewards,
-                     f"policy.model={sft_policy}", f"algorithm.steps={steps}", *weights]
-        return str(stages.run(name, compare.rl_config, overrides) / "final" / "policy")
-
-    online = [f"wic.online_prompts={online_prompts(config, samples_budget)}"]
-
-    def wic_run(name: str, conditioning: str, stage_overrides: List[str], orchestrator_path: str) -> str:
-        overrides = [*user, f"run.output_dir={output_dir / 'methods' / name}", f"run.name={config.run.name}-{name}",
-                     *rewards, f"wic.conditioning={conditioning}", f"wic.offline_steps={sft_steps}",
-                     *stage_overrides,
-                     f"orchestrator.path={orchestrator_path}" if orchestrator_path else "orchestrator.path=''"]
-        return str(stages.run(name, compare.wic_config, overrides) / "final" / "policy")
-
-    trained: Dict[str, Dict[str, object]] = {}
-    for method in methods:
-        method_dir = output_dir / "methods" / method
-        if method == "morlhf":
-            trained[method] = {"policy": rl_run(method, method_dir, compare.rl_steps, ["weights.mode=uniform"])}
-        elif method == "pro_morlhf":
-            trained[method] = {"policy": rl_run(method, method_dir, compare.rl_steps,
-                                                ["weights.mode=orchestrator", f"orchestrator.path={orchestrator}"])}
-        elif method == "rewarded_soups":
-            steps = compare.rl_steps // len(objectives)
-            trained[method] = {"soup_policies": [
-                rl_run(f"{method}-{name}", method_dir / name, steps,
-                       ["weights.mode=fixed", f"weights.fixed={one_hot(index, len(objectives))}"])
-                for index, name in enumerate(objectives)]}
-        elif method == "ric_offline":
-            trained[method] = {"policy": wic_run(method, "ric", ["wic.online_iterations=0"], "")}
-        elif method == "ric_online":
-            trained[method] = {"policy": wic_run(method, "ric", online, "")}
-        elif method == "pro_wic":
-            trained[method] = {"policy": wic_run(method, "wic", [*online, "wic.online_weights=orchestrator"], orchestrator),
-                               "orchestrator": orchestrator}
-    return trained
+    """Train every method; per method what its evaluation needs (see ``MethodRuns``)."""
+    runs = MethodRuns(config, output_dir, stages)
+    return {method: TRAINERS[method](runs, method) for method in config.compare.methods}
 
 
 def evaluation_config(config: ProRLConfig, method: str, trained: Dict[str, object], output_dir: Path) -> ProRLConfig:
     """The evaluate run of one method: the comparison's prompts, sampling, grid and reference point."""
     settings = replace(config.evaluate, method=EVALUATION_METHODS[method], policy=str(trained.get("policy", "")),
-                       soup_policies=list(trained.get("soup_policies", [])))
+                       soup_policies=list(trained.get("soup_policies", [])),
+                       baseline_policy=str(trained.get("baseline_policy", "")))
     return replace(config, pipeline="evaluate", evaluate=settings,
                    run=replace(config.run, name=f"{config.run.name}-eval-{method}",
                                output_dir=str(output_dir / "evaluations" / method)),
-                   orchestrator=replace(config.orchestrator, path=str(trained.get("orchestrator", ""))))
+                   orchestrator=replace(config.orchestrator, path=str(trained.get("orchestrator", ""))),
+                   moslim=replace(config.moslim, reward_model=str(trained.get("moslim_reward_model", ""))))
 
 
 def continuing(config: ProRLConfig) -> ProRLConfig:

@@ -30,17 +30,26 @@ METHOD_LABELS = {
     "ric_online": "RiC (online)",
     "pro_wic": "PRO-WIC",
     "pro_morlhf": "PRO-MORLHF",
+    "sga_sft": "SGA-SFT",
+    "sga_dpo": "SGA-DPO",
+    "moslim": "MOSLIM",
 }
 DEFAULT_POINT = {"fixed": "its policy", "soups": "equal weights", "ric": "equal weights",
-                 "wic": "orchestrator f(x)"}
+                 "wic": "orchestrator f(x)", "sga": "sensed scores ŝ(x)", "moslim": "no tags"}
+OWN_DEFAULT = {"wic": "orchestrator", "sga": "adaptive", "moslim": "untagged"}  # summary key of a method's own default
+
+
+def own_default(summary: Dict) -> Dict | None:
+    """The extra point a method evaluates for a user who gives no weights: the orchestrator's weights (PRO-WIC),
+    the scores SGA's head senses, MOSLIM's untagged prompts; None for the others."""
+    key = OWN_DEFAULT.get(summary["method"])
+    return summary.get(key) if key else None
 
 
 def default_point(summary: Dict) -> Dict:
-    """The point a user who gives no weights gets: the orchestrator's (PRO-WIC), the policy's own (fixed
-    methods) or the equal-weight point (soups, RiC; the grid's first point when it lacks one)."""
-    if summary["method"] == "wic" and summary["orchestrator"]:
-        return summary["orchestrator"]
-    return summary["equal_weights"] or summary["points"][0]
+    """The point a user who gives no weights gets: the method's own default (``own_default``), the policy's own
+    (fixed methods) or the equal-weight point (soups, RiC; the grid's first point when it lacks one)."""
+    return own_default(summary) or summary["equal_weights"] or summary["points"][0]
 
 
 def shared_reference(summaries: Dict[str, Dict], reference_point: Sequence[float]) -> List[float]:
@@ -81,7 +90,8 @@ def compare(summaries: Dict[str, Dict], reference_point: Sequence[float]) -> Dic
 
 def plot_fronts(summaries: Dict[str, Dict], path: Path) -> Path:
     """One panel per pair of objectives; each method in its colour, its own front filled, dominated points
-    hollow, single-point methods as large squares, the orchestrator's default point as a star."""
+    hollow, single-point methods as large squares, a method's own default point (orchestrator, sensed scores, no
+    tags) as a star."""
     objectives = next(iter(summaries.values()))["objectives"]
     pairs = list(combinations(range(len(objectives)), 2)) or [(0, 0)]
     figure, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.5), squeeze=False)
@@ -96,10 +106,11 @@ def plot_fronts(summaries: Dict[str, Dict], path: Path) -> Path:
                              marker="s" if single else "o", edgecolors=colour,
                              facecolors=colour if point["on_front"] else "none",
                              label=METHOD_LABELS.get(method, method) if n == 0 else None)
-            if summary["orchestrator"]:
-                rewards = summary["orchestrator"]["rewards"]
+            own = own_default(summary)
+            if own:
+                rewards = own["rewards"]
                 axis.scatter([rewards[i]], [rewards[j]], marker="*", s=180, color=colour, edgecolors="black",
-                             label=f"{METHOD_LABELS.get(method, method)}, orchestrator weights")
+                             label=f"{METHOD_LABELS.get(method, method)}, {DEFAULT_POINT[summary['method']]}")
         axis.set_xlabel(objectives[i])
         axis.set_ylabel(objectives[j])
         axis.grid(alpha=0.3)

@@ -33,7 +33,25 @@ def write_outputs(summary: dict, output_dir: Path, config=None) -> RunResult:
     if summary["equal_weights"]:
         final.update({f"eval/equal_weights/{name}": value
                       for name, value in zip(summary["objectives"], summary["equal_weights"]["rewards"])})
+    if summary.get("untagged"):  # MOSLIM's default point
+        final.update({f"eval/untagged/{name}": value
+                      for name, value in zip(summary["objectives"], summary["untagged"]["rewards"])})
+    if summary.get("sga"):  # SGA: its default (sensed) point, the strategies' win rates, the head's accuracy
+        final.update(sga_metrics(summary))
     metrics = MetricsLogger(output_dir, tensorboard=False, config=config)
     metrics.log(0, final)
     metrics.close()
     return RunResult(output_dir=output_dir, metrics=final)
+
+
+def sga_metrics(summary: dict) -> dict:
+    """``eval/adaptive/<objective>``, ``eval/sga/<strategy>/{true_scalarised,win_rate}`` and
+    ``eval/sga/head/{mse,argmax_agreement}`` where known."""
+    values = {f"eval/adaptive/{name}": value for name, value in zip(summary["objectives"], summary["adaptive"]["rewards"])}
+    for row in summary["sga"]["strategies"]:
+        values.update({f"eval/sga/{row['label']}/{key}": row[key] for key in ("true_scalarised", "win_rate")
+                       if row[key] is not None})
+    head = summary["sga"]["head"]
+    values.update({f"eval/sga/head/{key}": head[key] for key in ("mse", "argmax_agreement") if head[key] is not None})
+    return values
+

@@ -3,7 +3,7 @@
 
 K = 2: one scatter of the grid's points joined in grid order, each marked with its w1; K >= 3: one panel per pair of
 objectives (pairwise projections). Points on the Pareto front are filled, dominated ones hollow; the orchestrator's
-default-weight point is a star.
+default-weight point is a star, MOSLIM's untagged point (prompts without tags) a green diamond.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ def plot_front(summary: Dict, path: Path) -> Path:
         if summary["orchestrator"]:
             rewards = summary["orchestrator"]["rewards"]
             axis.scatter([rewards[i]], [rewards[j]], marker="*", s=140, color="tab:red", label="orchestrator")
+            axis.legend(fontsize=7)
+        if summary.get("untagged"):  # MOSLIM's default point: the prompts without tags
+            rewards = summary["untagged"]["rewards"]
+            axis.scatter([rewards[i]], [rewards[j]], marker="D", s=60, color="tab:green", label="untagged")
+            axis.legend(fontsize=7)
+        if summary.get("adaptive"):  # SGA's default point: the scores its head senses
+            rewards = summary["adaptive"]["rewards"]
+            axis.scatter([rewards[i]], [rewards[j]], marker="P", s=90, color="tab:purple", label="adaptive (SGA)")
             axis.legend(fontsize=7)
         axis.set_xlabel(objectives[i])
         axis.set_ylabel(objectives[j])
@@ -78,13 +86,41 @@ def write_report(summary: Dict, output_dir: Path, plot_path: Path) -> Path:
              f"{sum(p['on_front'] for p in summary['points'])} of {len(summary['points'])} points on the Pareto front.",
              "", f"![Pareto front]({plot_path.relative_to(output_dir)})", "", "## Equal weights", "",
              header, rule]
-    for key in ("equal_weights", "orchestrator"):
-        if summary[key]:
+    for key in ("equal_weights", "orchestrator", "untagged", "adaptive"):
+        if summary.get(key):
             lines.append(_row(summary[key], with_truth))
     lines += ["", "## Weight grid (mean raw reward per objective)", "", header + " on front |", rule + "---|"]
     for point in summary["points"]:
         lines.append(_row(point, with_truth, "yes" if point["on_front"] else "no"))
+    if summary.get("sga"):
+        lines += sga_section(summary["sga"], objectives)
     path = output_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     (output_dir / "evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
     return path
+
+
+def sga_section(table: Dict, objectives: List[str]) -> List[str]:
+    """Report lines of SGA's Table-5 analogue: one row per inference strategy (and the baseline), then the score
+    head's accuracy as a preference sensor (``pro_rl.training.sga_evaluation``)."""
+    baseline = table["baseline_policy"] or "none (set evaluate.baseline_policy)"
+    lines = ["", "## SGA inference strategies (SGA Table 5)", "",
+             f"Win rate: share of responses with a higher w*-scalarised reward than the baseline's response to the "
+             f"same prompt (ties count 0.5); baseline: {baseline}.", "",
+             "| strategy | mean scores | " + " | ".join(objectives) + " | w*-scalarised | win rate |",
+             "|" + "---|" * (len(objectives) + 4)]
+    for row in table["strategies"]:
+        cells = [row["label"], ", ".join(f"{s:.2f}" for s in row["scores"]), *map(format_number, row["rewards"]),
+                 format_number(row["true_scalarised"]), format_number(row["win_rate"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    if table["baseline"]:
+        row = table["baseline"]
+        lines.append("| " + " | ".join(["baseline", "—", *map(format_number, row["rewards"]),
+                                        format_number(row["true_scalarised"]), "—"]) + " |")
+    lines += [f"- {name}: skipped, {reason}" for name, reason in table["skipped"].items()]
+    head = table["head"]
+    lines += ["", "Score head as a preference sensor: MSE of ŝ against the toy world's targets for w* "
+              f"{format_number(head['mse'])}, argmax agreement of ŝ with w* {format_number(head['argmax_agreement'])}"
+              " (the orchestrator's measure); mean ŝ " + ", ".join(f"{s:.3f}" for s in head["mean_sensed"]) + "."]
+    return lines
+

@@ -5,6 +5,9 @@ Each step: weights → generate → score → reference → scalarise → advant
 use one vector for every prompt (MORLHF). ``algorithm.name`` names a registered RL algorithm (``pro_rl.rl``: RLOO,
 PPO, online DPO, or one of the user's) and ``algorithm.reward_source`` a registered reward source; the loop is the
 same for all. The driver holds the prompts, the running normaliser and the KL controller; the actors hold the models.
+The reward source may also check and condition the prompts, give the weights (``weights.mode: reward_source``), say
+which objectives each prompt's reward counts, and keep state that is checkpointed with the loop's: that is how
+MOSLIM (``pipelines.moslim``) runs through this same loop with its tags and one multi-head classifier.
 """
 
 from __future__ import annotations
@@ -39,13 +42,14 @@ def run(config: ProRLConfig) -> RunResult:
     """Load and check every input (prompts, held-out prompts, registry names) before the run directory is touched,
     then start the actors and train."""
     check_run_dir(config)  # reads only: refuses a start that would mix with or destroy another run
+    reward_source = build_reward_source(config.algorithm.reward_source, config)
     prompts = [render_prompt(p) for p in load_prompts(config.data.prompts, **data_limits(config.data))["prompt"]]
+    prompts = reward_source.check_prompts(prompts, config.data.prompts)  # e.g. MOSLIM's tags, parsed now
     held_out_prompts, true_weights = load_held_out(config)
     orchestrator_path = config.orchestrator.path if config.weights.mode == "orchestrator" else ""
     if config.weights.mode == "orchestrator" and not orchestrator_path:
         raise ValueError("weights.mode is 'orchestrator' but orchestrator.path names no trained orchestrator")
     algorithm = build_algorithm(config.algorithm.name)
-    reward_source = build_reward_source(config.algorithm.reward_source, config)
     output_dir = prepare_run_dir(config)  # only once every input has loaded
     stages.connect_ray(config)
     with interrupts.handling_signals(output_dir):
@@ -73,27 +77,33 @@ def make_kl_controller(config):
 
 @dataclass
 class LoopState:
-    """What a checkpoint must restore besides the models: step, normaliser and KL controller."""
+    """What a checkpoint must restore besides the models: step, normaliser, KL controller and the reward source's
+    state (e.g. MOSLIM's running statistics per head and intensity; empty for ``reward_models``)."""
 
     step: int
     normaliser: RunningNormaliser
     kl_controller: object
     skipped_samples: int = 0
+    reward_source: Optional[object] = None  # ``pro_rl.rl.RewardSource``
 
     def state_dict(self) -> dict:
         return {"step": self.step, "normaliser": self.normaliser.state_dict(),
-                "kl_controller": self.kl_controller.state_dict(), "skipped_samples": self.skipped_samples}
+                "kl_controller": self.kl_controller.state_dict(), "skipped_samples": self.skipped_samples,
+                "reward_source": self.reward_source.state_dict() if self.reward_source is not None else {}}
 
     def load_state_dict(self, state: dict) -> None:
         self.step = int(state["step"])
         self.normaliser.load_state_dict(state["normaliser"])
         self.kl_controller.load_state_dict(state["kl_controller"])
         self.skipped_samples = int(state.get("skipped_samples", 0))
+        if self.reward_source is not None:
+            self.reward_source.load_state_dict(state.get("reward_source", {}))
 
 
 def train(config, roles, algorithm, prompts, output_dir: Path, held_out_prompts, true_weights) -> Dict[str, float]:
-    objectives, steps = config.objectives, config.algorithm.steps
-    state = LoopState(0, RunningNormaliser(len(objectives)), make_kl_controller(config))
+    objectives, steps = roles.reward_source.objectives, config.algorithm.steps
+    state = LoopState(0, RunningNormaliser(len(objectives)), make_kl_controller(config),
+                      reward_source=roles.reward_source)
     checkpoints = output_dir / "checkpoints"
     resume_from(config, roles, state, checkpoints)
     metrics = MetricsLogger(output_dir, config=config)
@@ -138,13 +148,13 @@ def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int) -> D
     timer.start_step()
     seed = config.run.seed * 1_000_003 + step
     indices = batch_indices(len(prompts), config.algorithm.prompt_batch_size, step, config.run.seed)
-    batch = [prompts[i] for i in indices]
+    batch = roles.reward_source.condition_prompts([prompts[i] for i in indices], seed)  # MOSLIM: random tags
     with timer.stage("weights"):
         pending_weights = stages.submit_prompt_weights(config, roles.orchestrator, batch)
     with timer.stage("generate"):
         rollouts = stages.generate(roles, batch, config.rollout.num_samples, seed, version=step)
     with timer.stage("weights"):
-        weights = stages.collect_prompt_weights(config, pending_weights, len(batch))
+        weights = stages.collect_prompt_weights(config, pending_weights, batch, roles.reward_source)
     with timer.stage("score"):
         pending_reference = stages.submit_reference(roles, rollouts, with_old=algorithm.needs_old_logprobs)
         reward_matrix, valid = stages.score(roles, rollouts, config.algorithm.on_bad_reward)
@@ -164,8 +174,11 @@ def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int) -> D
     kl_stats = {**update_stats, **batches.stats}  # online DPO measures its KL in the update's forward passes
     state.kl_controller.update(kl_stats["kl/mean"], len(rollouts))
     with timer.stage("log"):
-        values_to_log = {**stages.step_metrics(config.objectives, reward_matrix, valid, weights, scalarised, rollouts),
-                         **batches.stats, **update_stats, "kl/coef": state.kl_controller.value,
+        counted = roles.reward_source.objective_mask(batch)  # None: every objective counts for every prompt
+        values_to_log = {**stages.step_metrics(roles.reward_source.objectives, reward_matrix, valid, weights,
+                                               scalarised, rollouts, counted),
+                         **roles.reward_source.step_metrics(), **batches.stats, **update_stats,
+                         "kl/coef": state.kl_controller.value,
                          "data/first_prompt_index": indices[0]}
     return {**values_to_log, **timer.metrics()}
 

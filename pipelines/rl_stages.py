@@ -79,10 +79,13 @@ def submit_prompt_weights(config, orchestrator, prompts: Sequence[str]):
     return orchestrator.weights.remote(list(prompts)) if config.weights.mode == "orchestrator" else None
 
 
-def collect_prompt_weights(config, pending, num_prompts: int) -> torch.Tensor:
-    """(B, K) weights per prompt: the orchestrator's f(x) (PRO; its answer to ``submit_prompt_weights``), or one
-    fixed / uniform vector (MORLHF, eq. 5)."""
-    k = len(config.reward_models)
+def collect_prompt_weights(config, pending, prompts: Sequence[str], reward_source) -> torch.Tensor:
+    """(B, K) weights per prompt: the orchestrator's f(x) (PRO; its answer to ``submit_prompt_weights``), the
+    reward source's own (``weights.mode: reward_source``, e.g. MOSLIM's tags), or one fixed / uniform vector
+    (MORLHF, eq. 5)."""
+    num_prompts, k = len(prompts), len(reward_source.objectives)
+    if config.weights.mode == "reward_source":
+        return reward_source.prompt_weights(prompts).float()
     if pending is not None:
         weights = ray.get(pending).float()
         if weights.shape != (num_prompts, k):
@@ -238,12 +241,20 @@ def push_weights(roles, rollout_actors: List, version: int, new_weight_group: bo
 # --- 9. log -------------------------------------------------------------------------------------------------------
 
 def step_metrics(objectives: Sequence[str], reward_matrix: torch.Tensor, valid: torch.Tensor, weights: torch.Tensor,
-                 scalarised: torch.Tensor, rollouts: Rollouts) -> Dict[str, float]:
-    """Each objective's raw reward, the scalarised reward, weight statistics and response length."""
+                 scalarised: torch.Tensor, rollouts: Rollouts, counted: Optional[torch.Tensor] = None) -> Dict[str, float]:
+    """Each objective's raw reward, the scalarised reward, weight statistics and response length.
+
+    ``counted``: (B, K) bool per prompt, the objectives its reward counts (the reward source's ``objective_mask``);
+    ``reward/<objective>/mean`` then averages over the valid samples of the prompts that count it (NaN when none
+    does). None: every objective counts for every prompt.
+    """
     values: Dict[str, float] = {}
     finite_rows = reward_matrix[valid] if valid.any() else reward_matrix.nan_to_num()
+    if counted is not None:
+        counted = counted.repeat_interleave(reward_matrix.shape[0] // counted.shape[0], dim=0) & valid[:, None]
     for k, name in enumerate(objectives):
-        values[f"reward/{name}/mean"] = finite_rows[:, k].mean().item()
+        column = finite_rows[:, k] if counted is None else reward_matrix[counted[:, k], k]
+        values[f"reward/{name}/mean"] = column.mean().item() if column.numel() else math.nan
         values[f"weights/{name}/mean"] = weights[:, k].mean().item()
         values[f"weights/{name}/std"] = weights[:, k].std().item() if weights.shape[0] > 1 else 0.0
     values["reward/total/mean"] = scalarised[valid].mean().item() if valid.any() else math.nan

@@ -4,6 +4,8 @@
     pro-rl weights --orchestrator DIR (--prompts FILE.jsonl | PROMPT ...)   one JSON line per prompt
     pro-rl generate --policy DIR [--weights W1,W2,...] [--orchestrator DIR] (--prompts FILE.jsonl | PROMPT ...)
                                                         answers, conditioned on the user's or orchestrator's weights
+    pro-rl generate --policy SGA_DIR [--scores S1,S2,...] PROMPT ...
+                                                        an SGA policy: sensed scores, or the user's (steering)
     pro-rl demo [--output DIR]                          the whole story on the toy world, tiny models, CPU
     pro-rl config [CONFIG.yaml [overrides]]             print the resolved config (or every key with its help)
     pro-rl toy-world --output DIR [--seed N]            write a fresh copy of the toy multi-objective world
@@ -65,11 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--weights", help="comma-separated preference weights for a PRO-WIC/RiC policy")
     generate.add_argument("--orchestrator", help="orchestrator that recommends each prompt's weights when "
                                                  "--weights is not given")
+    generate.add_argument("--scores", help="comma-separated scores in [0, 1], one per objective, that steer an SGA "
+                                           "policy (default: the scores its head senses from each prompt)")
+    generate.add_argument("--snap-grid", type=int, help="SGA: snap sensed scores to multiples of 1/N (0: off; "
+                                                        "default: the policy's sga.snap_grid)")
     generate.add_argument("--prompts", help="JSONL file with a 'prompt' column")
     generate.add_argument("--num-samples", type=int, default=1)
     generate.add_argument("--max-new-tokens", type=int, default=128)
-    generate.add_argument("--temperature", type=float, default=0.7)
-    generate.add_argument("--top-p", type=float, default=0.9)
+    generate.add_argument("--temperature", type=float, help="default 0.7; an SGA policy's own (SGA: 0.6)")
+    generate.add_argument("--top-p", type=float, help="default 0.9; an SGA policy's own (SGA: 0.9)")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--device", default="auto")
     generate.add_argument("--user-turn", action="store_true", help=USER_TURN_HELP)
@@ -116,8 +122,7 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from pro_rl.inference import generate_answers
-    from pro_rl.rollout.base import SamplingSettings
+    from pro_rl.inference import generate_answers, sampling_settings
 
     prompts = _prompts(args)
     if not prompts:
@@ -125,9 +130,10 @@ def _generate(args: argparse.Namespace) -> int:
         return 2
     check_sampling_args(args)
     weights = parse_weights(args.weights) if args.weights is not None else None
-    settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
+    scores = parse_scores(args.scores) if args.scores is not None else None
+    settings = sampling_settings(args.policy, args.temperature, args.top_p, args.max_new_tokens)
     for row in generate_answers(args.policy, prompts, weights, args.orchestrator, settings, args.num_samples,
-                                device=args.device, seed=args.seed):
+                                device=args.device, seed=args.seed, scores=scores, snap_grid=args.snap_grid):
         print(json.dumps(row))
     return 0
 
@@ -148,14 +154,34 @@ def parse_weights(text: str) -> List[float]:
     return weights
 
 
-def check_sampling_args(args: argparse.Namespace) -> None:
-    """The sampling options of ``generate``, with the ranges of the config's rollout keys."""
+def parse_scores(text: str) -> List[float]:
+    """``--scores 0.5,1,0.25`` → [0.5, 1.0, 0.25]; each must be a finite number in [0, 1] (count: inference)."""
     from pro_rl.config import ConfigError
 
+    scores = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ConfigError(f"--scores {text}: '{part.strip()}' is not a number") from None
+        if not (math.isfinite(value) and 0 <= value <= 1):
+            raise ConfigError(f"--scores {text}: {part.strip()} is not a score in [0, 1]")
+        scores.append(value)
+    return scores
+
+
+def check_sampling_args(args: argparse.Namespace) -> None:
+    """The sampling options of ``generate``, with the ranges of the config's rollout keys (unset ones: defaults)."""
+    from pro_rl.config import ConfigError
+
+    temperature, top_p = args.temperature, args.top_p
+    snap_grid = getattr(args, "snap_grid", None)
     checks = [("--num-samples", args.num_samples, args.num_samples >= 1, "≥ 1"),
               ("--max-new-tokens", args.max_new_tokens, args.max_new_tokens >= 1, "≥ 1"),
-              ("--temperature", args.temperature, math.isfinite(args.temperature) and args.temperature >= 0, "≥ 0"),
-              ("--top-p", args.top_p, math.isfinite(args.top_p) and 0 < args.top_p <= 1, "in (0, 1]")]
+              ("--temperature", temperature, temperature is None or math.isfinite(temperature) and temperature >= 0,
+               "≥ 0"),
+              ("--top-p", top_p, top_p is None or math.isfinite(top_p) and 0 < top_p <= 1, "in (0, 1]"),
+              ("--snap-grid", snap_grid, snap_grid is None or snap_grid >= 0, "≥ 0 (0: off)")]
     for option, value, ok, allowed in checks:
         if not ok:
             raise ConfigError(f"{option} must be {allowed}, got {value}")

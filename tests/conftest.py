@@ -8,6 +8,7 @@ inside reward actors as ``reward_functions:<name>``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable, List
@@ -48,6 +49,25 @@ def tiny_orchestrator_dir(tmp_path_factory) -> Path:
 
     directory = tmp_path_factory.mktemp("tiny_orchestrator")
     model, tokenizer = build_orchestrator(ModelConfig(model="tiny:xlm-roberta"), list(OBJECTIVES))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+MOSLIM_HEADS = {"helpful": 3, "harmless": 2, "humor": 3}  # the toy world's MOSLIM_LEVELS
+
+
+@pytest.fixture(scope="session")
+def tiny_moslim_classifier_dir(tmp_path_factory) -> Path:
+    """An untrained tiny MOSLIM multi-head classifier (the toy world's heads) saved like a trained one, its
+    tokenizer trained on toy-world prompts."""
+    from pro_rl.config import ModelConfig
+    from pro_rl.data.toy_world import shipped_dir
+    from pro_rl.models.multi_head import build_multi_head_classifier
+
+    directory = tmp_path_factory.mktemp("moslim_classifier")
+    texts = [json.loads(line)["prompt"] for line in (shipped_dir() / "prompts.jsonl").read_text().splitlines()[:200]]
+    model, tokenizer = build_multi_head_classifier(ModelConfig(model="tiny:gpt2"), MOSLIM_HEADS, texts)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

@@ -372,3 +372,220 @@ def test_real_exit_codes(name, world):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), result.stderr
     assert all(part in lines[0] for part in case.culprit(world))
+
+
+# ---- MOSLIM: bad preference tags in the prompt data (issue 12) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moslim_classifier(tiny_moslim_classifier_dir) -> Path:
+    return tiny_moslim_classifier_dir
+
+
+@pytest.mark.parametrize("tag, named", [("<helpful 4>", "intensity 4 of tag <helpful 4> is out of 1..3"),
+                                        ("<kindness 1>", "unknown objective in tag <kindness 1>"),
+                                        ("<helpful 2><helpful 1>", "duplicate tag for objective 'helpful'"),
+                                        ("<helpful two>", "malformed tag <helpful two>")])
+def test_a_bad_moslim_tag_is_one_line_naming_file_and_row(tag, named, world, moslim_classifier, tmp_path, capsys,
+                                                          monkeypatch):
+    prompts = _write(tmp_path / "tagged.jsonl", '{"prompt": "\\n\\nHuman: <humor 2> hi\\n\\nAssistant:"}\n'
+                                                f'{{"prompt": "\\n\\nHuman: {tag} hi\\n\\nAssistant:"}}\n')
+    monkeypatch.chdir(world.root)
+    argv = ["run", str(TINY / "moslim.yaml"), "policy.model=tiny:gpt2", f"moslim.reward_model={moslim_classifier}",
+            f"data.prompts={prompts}", f"run.output_dir={tmp_path / 'run'}"]
+    ray_was_started = ray_started()
+
+    code = cli.main(argv)
+
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), lines
+    assert f"{prompts}: row 2: bad MOSLIM tag: {named}" in lines[0]
+    assert not (tmp_path / "run").exists() and ray_started() == ray_was_started
+
+
+# ---- SGA: bad sga settings, a K mismatch with an SGA policy's head ------------------------------------------------
+
+
+def _sga_policy_for_two_objectives(w: World) -> str:
+    """A tiny policy directory whose (stand-in) SGA head scores 2 objectives."""
+    import shutil
+
+    directory = w.root / "sga_policy_k2"
+    if not directory.exists():
+        shutil.copytree(w.policy, directory)
+        _write(directory / "sga_head.json", '{"input_size": 32, "objectives": ["helpful", "humor"], '
+                                            '"hidden_size": 16, "num_layers": 3}\n')
+        _write(directory / "sga_head.safetensors", b"")
+    return str(directory)
+
+
+SGA_CASES = [
+    Case("sga lambda 0", lambda w: ["run", str(TINY / "sga_sft.yaml"), "sga.lam=0"], lambda w: ["key 'sga.lam'", "> 0"]),
+    Case("sga lambda nan", lambda w: ["run", str(TINY / "sga_sft.yaml"), "sga.lam=nan"], lambda w: ["key 'sga.lam'", "nan"]),
+    Case("sga unknown score source", lambda w: ["run", str(TINY / "sga_sft.yaml"), "sga.score_source=oracle"],
+         lambda w: ["key 'sga.score_source'", "oracle"]),
+    Case("sga toy world scores of another objective",
+         lambda w: ["run", str(TINY / "sga_sft.yaml"), "reward_models=[{name: verbosity, model: 'tiny:gpt2'}]"],
+         lambda w: ["key 'sga.score_source'", "verbosity"]),
+    Case("sga policy head K mismatch", lambda w: ["run", str(TINY / "sga_dpo.yaml"),
+                                                  f"policy.model={_sga_policy_for_two_objectives(w)}"],
+         lambda w: ["key 'policy.model'", "2 objectives", "K mismatch"]),
+    Case("sga without pairs", lambda w: ["run", str(TINY / "sga_sft.yaml"), "data.general_pairs=''"],
+         lambda w: ["key 'data.general_pairs'", "sga_sft"]),
+    Case("sga policy missing", lambda w: ["run", str(TINY / "sga_dpo.yaml"), "policy.model=./no/such/sga"],
+         lambda w: ["key 'policy.model'", "no such model directory"]),
+]
+
+
+@pytest.mark.parametrize("case", SGA_CASES, ids=[case.name for case in SGA_CASES])
+def test_bad_sga_config_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch):
+    monkeypatch.chdir(world.root)
+    before = tree_digest(world.earlier_run)
+
+    code = cli.main([*case.argv(world), f"run.output_dir={world.earlier_run}"])
+
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
+    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
+    assert captured.out == "" and tree_digest(world.earlier_run) == before
+
+
+# ---- MOSLIM reward model: bad moslim settings and bad label rows ---------------------------------------------------
+
+
+def _bad_label_file(w: World) -> str:
+    """Label rows whose second row has a class out of 1..3 for 'helpful'."""
+    return str(_write(w.root / "data" / "bad_labels.jsonl",
+                      '{"prompt": "q", "response": "a", "labels": {"helpful": 1}}\n'
+                      '{"prompt": "q", "response": "b", "labels": {"helpful": 5}}\n'))
+
+
+MOSLIM_RM = str(TINY / "moslim_reward_model.yaml")
+MOSLIM_RM_CASES = [
+    Case("moslim head of one class", lambda w: ["run", MOSLIM_RM, "moslim.levels={helpful: 1}"],
+         lambda w: ["key 'moslim.levels.helpful'", "at least 2"]),
+    Case("moslim levels not in the toy world", lambda w: ["run", MOSLIM_RM, "moslim.levels={kindness: 3}"],
+         lambda w: ["key 'moslim.levels'", "kindness"]),
+    Case("moslim data type 5", lambda w: ["run", MOSLIM_RM, "moslim.data_type=5"],
+         lambda w: ["key 'moslim.data_type'", "[1, 4]"]),
+    Case("moslim label file missing", lambda w: ["run", MOSLIM_RM, "moslim.data=./no/labels.jsonl",
+                                                 "moslim.levels={helpful: 3}"],
+         lambda w: ["key 'moslim.data'", "./no/labels.jsonl"]),
+    Case("moslim label out of range", lambda w: ["run", MOSLIM_RM, f"moslim.data={_bad_label_file(w)}",
+                                                 "moslim.levels={helpful: 3}", "run.overwrite=true"],
+         lambda w: ["label 5 of 'helpful' is out of 1..3", "bad_labels.jsonl, row 1"]),
+]
+
+
+@pytest.mark.parametrize("case", MOSLIM_RM_CASES, ids=[case.name for case in MOSLIM_RM_CASES])
+def test_bad_moslim_reward_model_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys,
+                                                                          monkeypatch):
+    monkeypatch.chdir(world.root)
+    before = tree_digest(world.earlier_run)
+
+    code = cli.main([*case.argv(world), f"run.output_dir={world.earlier_run}"])
+
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
+    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
+    assert captured.out == "" and tree_digest(world.earlier_run) == before
+
+
+# ---- MOSLIM controllability and the moslim evaluate method (issue 12, item 6) -------------------------------------
+
+CONTROL = str(TINY / "moslim_controllability.yaml")
+
+
+def control_args(w: World, *overrides: str) -> List[str]:
+    """The tiny controllability config on the module's plain tiny policy, the toy world's intensity levels."""
+    return ["run", CONTROL, f"evaluate.policy={w.policy}", "moslim.reward_model=''", *overrides]
+
+
+MOSLIM_EVAL_CASES = [
+    Case("controllability interval level 1", lambda w: control_args(w, "evaluate.interval_level=1.0"),
+         lambda w: ["key 'evaluate.interval_level'", "(0, 1)"]),
+    Case("controllability zero resamples", lambda w: control_args(w, "evaluate.bootstrap_resamples=0"),
+         lambda w: ["key 'evaluate.bootstrap_resamples'"]),
+    Case("controllability objective without ground truth",
+         lambda w: control_args(w, "moslim.levels={kindness: 3}", "reward_models=[{name: kindness, model: 'tiny:gpt2'}]"),
+         lambda w: ["key 'reward_models'", "kindness", "ground truth"]),
+    Case("controllability objective without a head", lambda w: control_args(w, "moslim.levels={helpful: 3}"),
+         lambda w: ["key 'moslim.levels'", "harmless", "humor"]),
+    Case("controllability without held-out prompts", lambda w: control_args(w, "data.eval_prompts=''"),
+         lambda w: ["key 'data.eval_prompts'"]),
+    Case("controllability policy missing", lambda w: control_args(w, "evaluate.policy=./no/policy"),
+         lambda w: ["evaluate.policy", "./no/policy"]),
+    Case("controllability reward model missing", lambda w: control_args(w, "moslim.reward_model=./no/classifier"),
+         lambda w: ["key 'moslim.reward_model'", "./no/classifier"]),
+    Case("moslim evaluate objective without a head",
+         lambda w: control_args(w, "pipeline=evaluate", "evaluate.method=moslim", "moslim.levels={helpful: 3}",
+                                "reward_models=[{name: humor, model: 'pro_rl.data.toy_world:humor_reward'}]"),
+         lambda w: ["key 'moslim.levels'", "humor"]),
+]
+
+
+@pytest.mark.parametrize("case", MOSLIM_EVAL_CASES, ids=[case.name for case in MOSLIM_EVAL_CASES])
+def test_bad_moslim_evaluation_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys,
+                                                                        monkeypatch):
+    monkeypatch.chdir(world.root)
+    before = tree_digest(world.earlier_run)
+
+    code = cli.main([*case.argv(world), f"run.output_dir={world.earlier_run}"])
+
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
+    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
+    assert captured.out == "" and tree_digest(world.earlier_run) == before
+
+
+# ---- SGA inference and evaluation: --scores, a policy without the head, K mismatch ----------------------------------
+
+EVALUATE = str(TINY / "evaluate.yaml")
+
+
+def sga_evaluate_args(w: World, policy: str, *overrides: str) -> List[str]:
+    """The tiny evaluate config with method sga on ``policy``, the earlier run as output directory."""
+    return ["run", EVALUATE, "orchestrator.path=''", "evaluate.method=sga", f"evaluate.policy={policy}",
+            f"run.output_dir={w.earlier_run}", *overrides]
+
+
+SGA_INFERENCE_CASES = [
+    Case("generate scores on a policy without head", lambda w: ["generate", "--policy", str(w.policy), "--scores",
+                                                                "0.5,0.5,0.5", "hi"],
+         lambda w: [str(w.policy), "not an SGA policy"]),
+    Case("generate scores K mismatch", lambda w: ["generate", "--policy", _sga_policy_for_two_objectives(w),
+                                                  "--scores", "0.5,0.5,0.5", "hi"],
+         lambda w: ["--scores", "need 2 scores", "K mismatch"]),
+    Case("generate score above 1", lambda w: ["generate", "--policy", str(w.policy), "--scores", "0.5,1.5,0", "hi"],
+         lambda w: ["--scores", "1.5", "[0, 1]"]),
+    Case("generate weights on an SGA policy", lambda w: ["generate", "--policy", _sga_policy_for_two_objectives(w),
+                                                         "--weights", "0.5,0.5", "hi"],
+         lambda w: ["SGA policy", "--scores"]),
+    Case("evaluate sga on a policy without head", lambda w: sga_evaluate_args(w, str(w.policy)),
+         lambda w: ["key 'evaluate.policy'", str(w.policy), "not an SGA policy"]),
+    Case("evaluate sga head K mismatch", lambda w: sga_evaluate_args(w, _sga_policy_for_two_objectives(w)),
+         lambda w: ["key 'evaluate.policy'", "K mismatch"]),
+    Case("evaluate sga unknown strategy", lambda w: sga_evaluate_args(w, str(w.policy),
+                                                                      "evaluate.sga_strategies=[fixed_2]"),
+         lambda w: ["key 'evaluate.sga_strategies'", "fixed_2"]),
+    Case("evaluate sga baseline missing", lambda w: sga_evaluate_args(w, str(w.policy),
+                                                                      "evaluate.baseline_policy=./no/sft"),
+         lambda w: ["key 'evaluate.baseline_policy'", "./no/sft"]),
+]
+
+
+@pytest.mark.parametrize("case", SGA_INFERENCE_CASES, ids=[case.name for case in SGA_INFERENCE_CASES])
+def test_bad_sga_inference_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch):
+    monkeypatch.chdir(world.root)
+    before = tree_digest(world.earlier_run)
+
+    code = cli.main(case.argv(world))
+
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
+    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
+    assert captured.out == "" and tree_digest(world.earlier_run) == before

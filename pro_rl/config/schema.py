@@ -33,7 +33,12 @@ from pro_rl.config.fields import (  # noqa: F401  (Range re-exported: `from pro_
 
 PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
              "compare_methods")
-COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf")
+PIPELINES += ("moslim_reward_model", "moslim")  # MOSLIM (issue 12)
+PIPELINES += ("moslim_controllability",)  # MOSLIM item 6: controllability of the tag-conditioned policy
+PIPELINES += ("sga_sft", "sga_dpo")  # SGA, Self-Guided Alignment
+SGA_SCORE_SOURCES = ("auto", "helpsteer2", "ultrafeedback", "scores", "reward_models", "toy_world")
+COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf", "sga_sft", "sga_dpo",
+                   "moslim")
 
 
 TINY_CAUSAL_ARCHS = ("gpt2", "llama", "qwen2")  # what ``tiny:<arch>`` builds: causal LMs ...
@@ -131,7 +136,7 @@ class PolicyConfig(ModelConfig):
 
 @dataclass
 class WeightsConfig:
-    mode: str = _field("orchestrator", "'orchestrator' (PRO, eq. 9), 'fixed' or 'uniform' (MORLHF, eq. 5).")
+    mode: str = _field("orchestrator", "'orchestrator' (PRO, eq. 9), 'fixed' or 'uniform' (MORLHF, eq. 5), 'reward_source' (the reward source's own, e.g. MOSLIM's tags).")
     fixed: List[float] = _field([], "The fixed weight vector (mode 'fixed'); must lie on the simplex, one entry per objective.")
 
 
@@ -218,7 +223,7 @@ class WicConfig:
 
 @dataclass
 class EvaluateConfig:
-    method: str = _field("wic", "'wic' (weight tags), 'ric' (score tags), 'soups' (interpolated policies) or 'fixed' (no tags).")
+    method: str = _field("wic", "'wic' (weight tags), 'ric' (score tags), 'soups' (interpolated policies) or 'fixed' (no tags) or 'moslim' (intensity tags, MOSLIM) or 'sga' (SGA's scores: the grid through scores_from_weights, the sensed 'adaptive' point, Table 5).")
     policy: str = _field("", "Policy directory to evaluate (empty: policy.model); wic/ric read wic_conditioning.json from it.")
     soup_policies: List[str] = _field([], "Method 'soups': one single-objective policy directory per objective, in objective order.")
     grid: List[List[float]] = _field([], "Weight points to evaluate (empty: 11 points for K=2, the fixed 13-point set for K=3).")
@@ -226,6 +231,11 @@ class EvaluateConfig:
     samples_per_prompt: int = _field(1, "Responses per prompt and grid point.", AT_LEAST_ONE)
     reference_point: List[float] = _field([], "Hypervolume reference point, one value per objective (empty: the component-wise minimum of the points minus 1).")
     orchestrator_point: bool = _field(True, "Also evaluate at the orchestrator's per-prompt default weights (needs orchestrator.path).")
+    untagged_point: bool = _field(True, "Method 'moslim': also evaluate the prompts without tags (MOSLIM's default point).")
+    interval_level: float = _field(0.95, "Confidence level of the bootstrap intervals over prompts (pipeline moslim_controllability).", Range(0, 1, low_open=True, high_open=True))
+    bootstrap_resamples: int = _field(1000, "Bootstrap resamples per interval (pipeline moslim_controllability).", AT_LEAST_ONE)
+    baseline_policy: str = _field("", "Method 'sga': policy directory (e.g. the SFT policy) whose responses the SGA strategies' win rates are taken against (empty: no win rates).")
+    sga_strategies: List[str] = _field(["adaptive", "fixed_0.25", "fixed_0.5", "fixed_1.0", "ground_truth"], "Method 'sga': inference strategies of the SGA Table-5 analogue: adaptive (sensed scores), fixed_<s> (every score s in [0, 1]), ground_truth (the toy world's targets for w*); empty: none.")
 
 
 @dataclass
@@ -236,13 +246,54 @@ class SoupsConfig:
 
 @dataclass
 class CompareConfig:
-    methods: List[str] = _field(list(COMPARE_METHODS), "Methods of the compare_methods pipeline, in run order: morlhf, rewarded_soups, ric_offline, ric_online, pro_wic, pro_morlhf.")
+    methods: List[str] = _field(list(COMPARE_METHODS), "Methods of the compare_methods pipeline, in run order: morlhf, rewarded_soups, ric_offline, ric_online, pro_wic, pro_morlhf, sga_sft, sga_dpo, moslim.")
     sft_config: str = _field("configs/tiny/sft.yaml", "Config of the shared SFT warm-up (the RL methods' initial policy).")
     orchestrator_config: str = _field("configs/tiny/orchestrator.yaml", "Config of the orchestrator that PRO-WIC and PRO-MORLHF share.")
     rl_config: str = _field("configs/tiny/pro_morlhf.yaml", "RL config of MORLHF, PRO-MORLHF and the Rewarded Soups experts.")
     wic_config: str = _field("configs/tiny/pro_wic.yaml", "Config of PRO-WIC and RiC.")
+    sga_config: str = _field("configs/tiny/sga_sft.yaml", "Config of SGA-SFT (also the start of SGA-DPO).")
+    sga_dpo_config: str = _field("configs/tiny/sga_dpo.yaml", "Config of SGA-DPO.")
+    moslim_reward_model_config: str = _field("configs/tiny/moslim_reward_model.yaml", "Config of MOSLIM's multi-head classifier.")
+    moslim_config: str = _field("configs/tiny/moslim.yaml", "RL config of MOSLIM.")
     rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.", AT_LEAST_ONE)
     overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, before the settings that define each method, its budget and its paths.")
+
+
+@dataclass
+class MoslimConfig(ModelConfig):
+    """MOSLIM: one multi-head intensity classifier as the reward model, tag-conditioned prompts (MOSLIM §2.2-3.2)."""
+
+    model: str = _field("", "Backbone of the multi-head classifier the moslim_reward_model pipeline trains (sequence classifier with Σ levels labels).")
+    levels: Dict[str, int] = _field({}, "Objective -> number of intensity classes n_k, in objective order (empty: the toy world's MOSLIM_LEVELS).")
+    data: str = _field("", "Classifier training rows {prompt, response, labels: {objective: class 1..n_k or null}}, or pairs with 'scores' mapped by data_type (empty: generated from the toy world).")
+    data_adapter: str = _field("auto", "Dataset adapter of data when it holds pairs with scores: auto, canonical, ultrafeedback, ...")
+    data_type: int = _field(1, "Appendix B DataType 1-4: how raw scores map to intensity classes.", Range(1, 4))
+    reward_model: str = _field("", "Directory of a trained multi-head classifier (RL pipeline 'moslim').")
+    min_tags: int = _field(1, "Fewest objectives tagged in an RL prompt (MOSLIM §3.2).", AT_LEAST_ONE)
+    max_tags: int = _field(3, "Most objectives tagged in an RL prompt (MOSLIM §3.2).", AT_LEAST_ONE)
+    on_bad_tag: str = _field("error", "Bad tag in prompt data: 'error' names the row; 'skip' drops it, counted in the metrics.")
+    stats_eps: float = _field(1e-6, "ε added to the running standard deviation of eq. 11.", POSITIVE)
+    stats_momentum: float = _field(0.0, "Momentum of the running mean/std per head and intensity (0: count-based mean over all batches).", FRACTION)
+    batch_size: int = _field(16, "Sequences per scoring forward pass of the classifier.", AT_LEAST_ONE)
+    training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32), "How the multi-head classifier is trained.")
+    toy_rows: int = _field(3000, "Classifier rows generated from the toy world when data is empty.", AT_LEAST_ONE)
+    score_scales: Dict[str, List[float]] = _field({}, "Objective -> [low, high] of its raw score for data_type mapping (empty: 1-5, or 0-1 for harmless/harmlessness/safety).")
+
+
+@dataclass
+class SgaConfig:
+    """SGA (Self-Guided Alignment): a dual-head policy (LM + score head) trained with eq. 7 (sga_sft) or eq. 9 (sga_dpo)."""
+
+    lam: float = _field(1000.0, "λ, the weight of the score head's MSE (eqs. 7 and 9; paper: 1000; the released code's DPO variant: 0.9).", POSITIVE)
+    dpo_weight: float = _field(1.0, "Weight of the DPO loss in sga_dpo (paper eq. 9: 1; the released code: 0.1 with lam 0.9).", POSITIVE)
+    dpo_beta: float = _field(0.1, "β of the score-conditioned DPO loss (SGA Table 6).", POSITIVE)
+    head_hidden_size: int = _field(1024, "Hidden width of the score head's MLP.", AT_LEAST_ONE)
+    head_layers: int = _field(3, "Linear layers of the score head's MLP (SGA Table 6: 3).", AT_LEAST_ONE)
+    score_source: str = _field("auto", "Score targets of the chosen responses: auto (by data adapter), helpsteer2 (s/4), ultrafeedback ((s-1)/4), scores (canonical, in [0, 1]), reward_models (sigmoid of z-scored reward_models scores), toy_world (ground truth).")
+    snap_grid: int = _field(0, "Inference: snap predicted scores to multiples of 1/snap_grid (4 = HelpSteer2's annotation grid; 0: off).", NON_NEGATIVE)
+    temperature: float = _field(0.6, "Inference sampling temperature of an SGA policy (SGA Table 6: 0.6).", NON_NEGATIVE)
+    top_p: float = _field(0.9, "Inference nucleus top-p of an SGA policy (SGA Table 6: 0.9).", PROBABILITY)
+    training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=16, epochs=2.0, max_length=1024, eval_fraction=0.05), "How the SGA policy is trained (SGA Table 6: lr 1e-5, 2 epochs, max length 1024; LoRA via policy.lora_*).")
 
 
 @dataclass
@@ -262,8 +313,11 @@ class ProRLConfig:
     evaluate: EvaluateConfig = _section(EvaluateConfig, "Pareto-front evaluation over a weight grid (pipeline 'evaluate').")
     soups: SoupsConfig = _section(SoupsConfig, "Rewarded Soups: K single-objective RL runs, interpolated at evaluation.")
     compare: CompareConfig = _section(CompareConfig, "compare_methods: every method at one budget, evaluated into one run directory.")
+    moslim: MoslimConfig = _section(MoslimConfig, "MOSLIM: multi-head intensity reward model and tag-conditioned RL.")
+    sga: SgaConfig = _section(SgaConfig, "SGA: dual-head policy with a score head (pipelines sga_sft, sga_dpo).")
     extra: Dict[str, Any] = _field({}, "Free-form values for a pipeline's own use.")
 
     @property
     def objectives(self) -> List[str]:
-        return [reward_model.name for reward_model in self.reward_models]
+        """The K objectives: the reward models' names, or MOSLIM's heads (``moslim.levels``) when it has none."""
+        return [reward_model.name for reward_model in self.reward_models] or list(self.moslim.levels)

@@ -2,12 +2,13 @@
 they exchange with the loop (``batches``).
 
 Importing this package registers the built-in algorithms (``rloo``, ``ppo``, ``online_dpo``) and the built-in reward
-source (``reward_models``). A new algorithm is one file with a ``@register_algorithm("name")`` class (see
+sources (``reward_models``, ``moslim``). A new algorithm is one file with a ``@register_algorithm("name")`` class (see
 ``algorithm.RLAlgorithm``); a new reward source one file with a ``@register_reward_source("name")`` class (see
 ``reward_source.RewardSource``). Import that file before the run starts.
 """
 
 from pro_rl.rl import online_dpo, ppo, reward_models, rloo  # noqa: F401  (registers the built-ins)
+from pro_rl.rl import moslim  # noqa: F401,E402  (registers the 'moslim' reward source, MOSLIM issue 12)
 from pro_rl.rl.algorithm import RLAlgorithm, UpdateContext
 from pro_rl.rl.batches import CriticBatch, Experience, PolicyGradientBatch, PreferenceBatch, UpdateBatches
 from pro_rl.rl.registry import (

@@ -9,6 +9,10 @@ How w reaches the policy depends on ``evaluate.method``:
            offline z-score range, then score tags (``ric_prompt``)
     soups  Rewarded Soups: the policy is θ(w) = Σ_k w_k θ_k of the single-objective policies (``interpolate_state_dicts``)
     fixed  the policy as it is, without tags (e.g. a PRO-MORLHF policy): a single point, labelled "fixed"
+    moslim MOSLIM tags ``<objective n>`` as a prefix of the user's text (``moslim_prompt``), w mapped to intensity
+           classes by ``moslim_targets_from_weights`` (below)
+    sga    an SGA policy steered with the scores ``scores_from_weights(w)``, plus its sensed "adaptive" point and the
+           Table-5 analogue of its inference strategies (``pro_rl.training.sga_evaluation``)
 
 When ``orchestrator.path`` is set (and the method is wic or ric), one more point uses the orchestrator's per-prompt
 default weights f(x) — PRO's answer to a user who gives no weights. The grid's points then give the Pareto mask and
@@ -18,6 +22,17 @@ When the held-out prompts carry ground-truth weights w*(x) (the toy world's ``ev
 reports ``true_scalarised``, the mean of Σ_k w*_k(x) r_k(x, y): how well the responses serve each prompt's own
 preference, the quantity PRO's per-prompt weights aim at.
 
+MOSLIM's weights → tags rule (``moslim_targets_from_weights``; n_k intensity classes of objective k, from the heads
+of ``moslim.reward_model``, else ``moslim.levels``, else the toy world's ``MOSLIM_LEVELS``): an objective with weight
+0 is left untagged (eq. 11 masks it: the policy was never asked about it), and every other objective gets the class
+n_k(w) = 1 + round_half_up((n_k − 1) · w_k / max_j w_j), its weight relative to the largest one. So the most-weighted
+objective always asks for the top class, equal weights ask for every objective at its top class (like MOSLIM Fig. 6's
+``<harmless max><helpfulness max>``), and a small weight asks for a low class (class 1: the objective absent, in the
+toy world). Examples with n = (3, 2, 3): w = (1, 0, 0) → ``<helpful 3>``; (0.7, 0.15, 0.15) → ``<helpful 3><harmless
+1><humor 1>``; (0.5, 0.25, 0.25) → ``<helpful 3><harmless 2><humor 2>``. With ``evaluate.untagged_point`` one more point
+is the prompts as they are, without tags: what MOSLIM gives a user who names no preference (``untagged`` in
+evaluation.json and report.md, MOSLIM's default point in a comparison).
+
 Generation uses the ``rollout`` section (RiC evaluates with T 0.7, top-p 0.9, 128 new tokens) and the same seed
 for every point, so that differences between points come from the conditioning, not from the sampling noise.
 """
@@ -25,9 +40,10 @@ for every point, so that differences between points come from the conditioning, 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
@@ -37,6 +53,7 @@ from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import data_limits, load_prompts
+from pro_rl.data.conditioning import moslim_prompt
 from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer
@@ -45,7 +62,8 @@ from pro_rl.training.wic import CONDITIONING_FILE, Conditioning, policy_engine, 
 
 logger = logging.getLogger("pro_rl.training")
 
-METHODS = ("wic", "ric", "soups", "fixed")
+METHODS = ("wic", "ric", "soups", "fixed", "moslim")
+METHODS += ("sga",)  # SGA: scores from weights, the sensed "adaptive" point, Table 5 (pro_rl.training.sga_evaluation)
 PromptConditioner = Callable[[str, Sequence[float]], str]
 
 
@@ -70,6 +88,12 @@ def check_evaluate_config(config: ProRLConfig) -> None:
         raise ConfigError("key 'reward_models': evaluation needs at least one reward model or function")
     if not config.data.eval_prompts:
         raise ConfigError("key 'data.eval_prompts': empty; evaluation generates for held-out prompts")
+    if settings.method == "moslim":
+        moslim_policy_levels(config)
+    if settings.method == "sga":
+        from pro_rl.training.sga_evaluation import check_sga_evaluation
+
+        check_sga_evaluation(config)
     if settings.method == "soups" and len(settings.soup_policies) != len(names):
         raise ConfigError(f"key 'evaluate.soup_policies': needs one policy per objective {names}, "
                           f"got {len(settings.soup_policies)}")
@@ -103,6 +127,8 @@ def policy_dir(config: ProRLConfig) -> str:
 def prompt_conditioner(config: ProRLConfig) -> PromptConditioner:
     """(prompt, weights) → the text the policy reads, for ``evaluate.method``."""
     method = config.evaluate.method
+    if method == "moslim":
+        return moslim_conditioner(config.objectives, moslim_policy_levels(config))
     if method in ("soups", "fixed"):
         return lambda prompt, weights: prompt
     conditioning = Conditioning.load(Path(policy_dir(config)) / CONDITIONING_FILE)
@@ -125,6 +151,10 @@ def response_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], p
 def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
     """Generate and score at every grid point (and the orchestrator's point); see the module docstring."""
     check_evaluate_config(config)
+    if config.evaluate.method == "sga":  # its own generator: sensing and score conditioning from one prefill
+        from pro_rl.training.sga_evaluation import evaluate_sga
+
+        return evaluate_sga(config)
     settings, num_objectives = config.evaluate, len(config.objectives)
     prompts, truth = evaluation_prompts(config)
     scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
@@ -153,16 +183,20 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
         label = "fixed" if settings.method == "fixed" else "w=(" + ", ".join(f"{w:.2f}" for w in weights) + ")"
         points.append(point(label, None if settings.method == "fixed" else list(weights), [weights] * len(prompts)))
 
+    untagged_point = None
+    if settings.method == "moslim" and settings.untagged_point:
+        untagged_point = point("untagged", None, [None] * len(prompts))
     orchestrator_point = None
     if settings.orchestrator_point and config.orchestrator.path and settings.method in ("wic", "ric"):
         predictor = OrchestratorPredictor(config.orchestrator.path, config.run.device,
                                           max_length=config.orchestrator.max_prompt_length)
         predicted = predictor.predict(prompts)
         orchestrator_point = point("orchestrator", predicted.mean(dim=0).tolist(), predicted.tolist())
-    return summarise(config, points, orchestrator_point)
+    return summarise(config, points, orchestrator_point, untagged_point)
 
 
-def summarise(config: ProRLConfig, points: List[PointResult], orchestrator_point: Optional[PointResult]) -> Dict[str, object]:
+def summarise(config: ProRLConfig, points: List[PointResult], orchestrator_point: Optional[PointResult],
+              untagged_point: Optional[PointResult] = None) -> Dict[str, object]:
     """Pareto mask and hypervolume of the grid points, the equal-weight point, everything as plain data."""
     matrix = torch.tensor([point.rewards for point in points], dtype=torch.float64)
     reference = list(config.evaluate.reference_point) or (matrix.min(dim=0).values - 1.0).tolist()
@@ -176,7 +210,59 @@ def summarise(config: ProRLConfig, points: List[PointResult], orchestrator_point
         "objectives": list(config.objectives),
         "points": [{**asdict(point), "on_front": flag} for point, flag in zip(points, on_front)],
         "orchestrator": asdict(orchestrator_point) if orchestrator_point else None,
+        "untagged": asdict(untagged_point) if untagged_point else None,
         "equal_weights": asdict(equal_point) if equal_point else None,
         "reference_point": reference,
         "hypervolume": hypervolume(matrix, reference),
     }
+
+
+# ---------------------------------------------------------------- MOSLIM: weights → intensity tags
+
+
+def moslim_targets_from_weights(weights: Sequence[float], objectives: Sequence[str],
+                                levels: Mapping[str, int]) -> Dict[str, int]:
+    """MOSLIM targets {objective: intensity class} for a weight vector (the rule of the module docstring).
+
+    ``weights``: K floats on the simplex, in ``objectives`` order; ``levels``: objective → n_k, whose order is the
+    tags' order. Weight 0 (≤ 1e-9) leaves an objective untagged; otherwise 1 + round_half_up((n_k − 1) · w_k / max w).
+    """
+    if len(weights) != len(objectives) or max(weights, default=0.0) <= 0.0:
+        raise ValueError(f"need one weight per objective {list(objectives)} and a positive one, got {list(weights)}")
+    largest = max(weights)
+    by_objective = dict(zip(objectives, weights))
+    return {objective: 1 + math.floor((levels[objective] - 1) * by_objective[objective] / largest + 0.5 + 1e-9)
+            for objective in levels if by_objective.get(objective, 0.0) > 1e-9}
+
+
+def moslim_policy_levels(config: ProRLConfig) -> Dict[str, int]:
+    """The intensity classes {objective: n_k} a MOSLIM policy reads: the heads of ``moslim.reward_model`` when set,
+    else ``moslim.levels``, else the toy world's ``MOSLIM_LEVELS``; every evaluated objective must have a head."""
+    from pro_rl.rl.moslim import classifier_heads
+    from pro_rl.training.moslim_reward_model import moslim_levels
+
+    from pro_rl.config.model_specs import looks_local
+
+    key = "moslim.reward_model" if config.moslim.reward_model else "moslim.levels"
+    path = config.moslim.reward_model
+    if path and looks_local(path) and not Path(path).is_dir():
+        raise ConfigError(f"key '{key}': no such model directory: {path} (a trained multi-head classifier, whose "
+                          "heads give the policy's intensity classes)")
+    try:
+        levels = classifier_heads(config.moslim.reward_model) if config.moslim.reward_model else moslim_levels(config)
+    except ValueError as error:
+        raise ConfigError(f"key '{key}': {error}") from None
+    missing = [name for name in config.objectives if name not in levels]
+    if missing:
+        raise ConfigError(f"key '{key}': objectives {missing} have no MOSLIM intensity head (heads: {dict(levels)})")
+    return levels
+
+
+def moslim_conditioner(objectives: Sequence[str], levels: Mapping[str, int]) -> PromptConditioner:
+    """(prompt, weights) → the MOSLIM-tagged prompt; weights None → the prompt untouched (the untagged point)."""
+    def condition(prompt: str, weights: Optional[Sequence[float]]) -> str:
+        if weights is None:
+            return prompt
+        return moslim_prompt(prompt, moslim_targets_from_weights(weights, objectives, levels))
+
+    return condition

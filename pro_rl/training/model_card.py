@@ -111,6 +111,8 @@ def policy_method(config: ProRLConfig) -> Tuple[str, str, str]:
         if config.wic.conditioning == "ric":
             return "RiC", "ric", "reward-score tags mapped from the user's weights"
         return "PRO-WIC", "pro-wic", "weight tags; without weights, the orchestrator's recommendation"
+    if config.pipeline == "moslim":
+        return "MOSLIM", "moslim", "intensity tags in the prompt, one multi-head reward model (eq. 11)"
     mode = config.weights.mode
     if mode == "orchestrator":
         return "PRO-MORLHF", "pro-morlhf", "per-prompt weights from the Preference Orchestrator (eq. 9)"

@@ -8,12 +8,16 @@ from omegaconf import OmegaConf
 from pro_rl.config import load_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+MOSLIM_RL_CONFIGS = ("moslim.yaml", "moslim_ppo.yaml", "moslim_online_dpo.yaml")
 CONFIGS = sorted(path for path in CONFIG_DIR.rglob("*.yaml") if path.name != "base.yaml")
 
 
-def stand_ins(path: Path) -> list:
-    """Overrides that point run-produced paths (trained policies, reward models, orchestrators) at tiny specs."""
+def stand_ins(path: Path, moslim_classifier: Path | None = None) -> list:
+    """Overrides that point run-produced paths (trained policies, reward models, orchestrators, MOSLIM's classifier)
+    at tiny specs."""
     raw = OmegaConf.load(path)
+    if path.name in MOSLIM_RL_CONFIGS:  # no reward models or orchestrator: the classifier is the reward
+        return ["policy.model=tiny:gpt2", f"moslim.reward_model={moslim_classifier}"]
     count = len(raw.get("reward_models", [])) if "reward_models" in raw else 3
     overrides = ["orchestrator.path=''", "weights.mode=uniform", "policy.model=tiny:gpt2", "evaluate.policy=''"]
     overrides += [f"reward_models.{i}.model=tiny:gpt2" for i in range(count)]
@@ -21,8 +25,8 @@ def stand_ins(path: Path) -> list:
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(CONFIG_DIR)) for p in CONFIGS])
-def test_config_loads(path):
-    config = load_config(path, stand_ins(path))
+def test_config_loads(path, tiny_moslim_classifier_dir):
+    config = load_config(path, stand_ins(path, tiny_moslim_classifier_dir))
     assert config.pipeline
     assert len(config.objectives) == len(set(config.objectives)) >= 1
 

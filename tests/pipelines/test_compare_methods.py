@@ -73,7 +73,8 @@ def test_compare_section_is_validated():
 TINY = ["compare.rl_steps=3", "evaluate.num_prompts=3", "rollout.max_new_tokens=6",
         "evaluate.grid=[[1.0,0.0,0.0],[0.0,0.5,0.5],[0.3333333333333333,0.3333333333333333,0.3333333333333334]]",
         "compare.overrides=[policy.sft_steps=2,orchestrator.training.max_steps=2,wic.online_steps=1,"
-        "wic.online_iterations=1,rollout.max_new_tokens=6,run.progress=false]"]
+        "wic.online_iterations=1,rollout.max_new_tokens=6,run.progress=false,moslim.training.max_steps=2,"
+        "moslim.toy_rows=200]"]
 
 
 @pytest.mark.slow
@@ -81,12 +82,17 @@ TINY = ["compare.rl_steps=3", "evaluate.num_prompts=3", "rollout.max_new_tokens=
 def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     result = run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY]))
     report = (tmp_path / "report.md").read_text()
-    for label in ("MORLHF (uniform weights)", "Rewarded Soups", "RiC (offline)", "RiC (online)", "PRO-WIC", "PRO-MORLHF"):
+    for label in ("MORLHF (uniform weights)", "Rewarded Soups", "RiC (offline)", "RiC (online)", "PRO-WIC", "PRO-MORLHF",
+                  "SGA-SFT", "SGA-DPO", "MOSLIM"):
         assert report.count(f"| {label} |") == 3  # equal-weight, hypervolume and default-weight tables
     assert (tmp_path / "plots" / "pareto_fronts.png").stat().st_size > 10_000
     comparison = json.loads((tmp_path / "comparison.json").read_text())
     rows = comparison["methods"]
     assert rows["rewarded_soups"]["points"] == 3 and rows["morlhf"]["points"] == 1
+    assert rows["sga_dpo"]["points"] == 3 and rows["moslim"]["points"] == 3  # fronts over the grid
+    assert rows["sga_sft"]["default"] == "sensed scores ŝ(x)" and rows["moslim"]["default"] == "no tags"
+    stages = json.loads((tmp_path / "stages.json").read_text())
+    assert all(stage["wall_s"] > 0 for stage in stages.values())
     assert all(math.isfinite(row["hypervolume"]) and row["hypervolume"] >= 0 for row in rows.values())
     assert result.metrics["compare/pro_wic/hypervolume"] == rows["pro_wic"]["hypervolume"]
     # every stage ran into its own run directory; RiC offline had no online stage
@@ -105,4 +111,4 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     # a changed setting re-runs the stages it reaches, and only those
     run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY, "compare.rl_steps=4"]))
     changed = {path.parent.name for path, stamp in stamps.items() if path.stat().st_mtime != stamp}
-    assert changed == {"morlhf", "pro_morlhf", "ric_online", "pro_wic"}
+    assert changed == {"morlhf", "pro_morlhf", "ric_online", "pro_wic", "sga_dpo", "moslim"}
