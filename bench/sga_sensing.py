@@ -14,7 +14,9 @@ Batch 1 runs ``--prompts-b1`` prompts one at a time; batch 32 runs one call of 3
 ``--new-tokens`` tokens (``min_new_tokens`` holds eos back), sampled with SGA's T 0.6 and top-p 0.9 and the same seed
 on every side. Each round times the four variants back to back at both batch sizes (so they share the load's
 drift), after one warm-up round; printed are the median ms per prompt over ``--rounds`` rounds with the min–max
-spread, and the added ms of ``sga`` over ``plain`` and over ``plain+scores`` (the cost of sensing itself).
+spread, and the added ms of ``sga`` over ``plain`` and over ``plain+scores`` (the cost of sensing itself) — once in
+wall-clock ms and once in CPU ms of the process (with ``--threads 1`` the CPU ms hardly depend on the machine's load,
+wall ms do).
 
     python -m bench.sga_sensing [--arch qwen2] [--hidden 128] [--layers 4] [--new-tokens 32] [--rounds 5]
                                 [--threads 1] [--json FILE]
@@ -26,7 +28,7 @@ import argparse
 import json
 import statistics
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 
@@ -67,34 +69,35 @@ def variants(args: argparse.Namespace) -> Dict[str, Callable[[List[str], int], o
     }
 
 
-def ms_per_prompt(run: Callable, prompts: List[str], batch: int, seed: int) -> float:
-    """Wall ms per prompt of answering ``prompts`` in calls of ``batch`` prompts."""
+def ms_per_prompt(run: Callable, prompts: List[str], batch: int, seed: int) -> Tuple[float, float]:
+    """(wall ms, CPU ms of this process) per prompt of answering ``prompts`` in calls of ``batch`` prompts."""
     synchronize()
-    began = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(prompts), batch):
         run(prompts[start:start + batch], seed)
     synchronize()
-    return 1000 * (time.perf_counter() - began) / len(prompts)
+    return (1000 * (time.perf_counter() - wall) / len(prompts), 1000 * (time.process_time() - cpu) / len(prompts))
 
 
-def measure(args: argparse.Namespace) -> Dict[str, Dict[str, List[float]]]:
-    """{batch: {variant: [ms per prompt per round]}}, the first (warm-up) round dropped."""
+def measure(args: argparse.Namespace) -> Dict[str, Dict[str, Dict[str, List[float]]]]:
+    """{"wall" | "cpu": {batch: {variant: [ms per prompt per round]}}}, the first (warm-up) round dropped."""
     prompts = [row["prompt"] for row in read_jsonl(shipped_dir() / "eval_prompts.jsonl")]
     workloads = {"1": prompts[:args.prompts_b1], "32": prompts[:32]}
     runs = variants(args)
-    times: Dict[str, Dict[str, List[float]]] = {batch: {name: [] for name in VARIANTS} for batch in workloads}
+    times = {clock: {batch: {name: [] for name in VARIANTS} for batch in workloads} for clock in ("wall", "cpu")}
     for round_index in range(args.rounds + 1):
         for batch, batch_prompts in workloads.items():
             for name in VARIANTS:
-                value = ms_per_prompt(runs[name], batch_prompts, int(batch), seed=round_index)
+                wall, cpu = ms_per_prompt(runs[name], batch_prompts, int(batch), seed=round_index)
                 if round_index:
-                    times[batch][name].append(value)
+                    times["wall"][batch][name].append(wall)
+                    times["cpu"][batch][name].append(cpu)
     return times
 
 
-def table(times: Dict[str, Dict[str, List[float]]]) -> List[str]:
+def table(times: Dict[str, Dict[str, List[float]]], clock: str) -> List[str]:
     """Markdown rows: per batch, each variant's median ms/prompt [min–max], and sga's added ms."""
-    lines = ["| batch | plain | plain+scores | sga (sense + generate) | sense alone | sga − plain | sga − plain+scores |",
+    lines = [f"| {clock}: batch | plain | plain+scores | sga (sense + generate) | sense alone | sga − plain | sga − plain+scores |",
              "|---|---|---|---|---|---|---|"]
     for batch, by_variant in times.items():
         cells = [f"{statistics.median(v):.2f} [{min(v):.2f}–{max(v):.2f}]" for v in
@@ -125,7 +128,7 @@ def main() -> None:
           f"load before/after: {facts['load_average']} / {machine()['load_average']}")
     print(f"model: tiny:{args.arch} hidden {args.hidden}, {args.layers} layers; head 3×1024; {args.new_tokens} new "
           f"tokens; ms per prompt, median [min–max] of {args.rounds} rounds")
-    print("\n".join(table(times)))
+    print("\n".join(table(times["wall"], "wall ms") + [""] + table(times["cpu"], "CPU ms")))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"machine": facts, "args": vars(args), "ms_per_prompt": times}, handle, indent=2)

@@ -23,13 +23,12 @@ from pro_rl.config.validation import sga_head_objectives
 from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, default_device
-from pro_rl.models.sga import is_sga_policy, load_sga_policy
+from pro_rl.models.sga import SCORES_FILE, is_sga_policy, load_sga_policy
 from pro_rl.rollout.base import SamplingSettings
 from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.rollout.sga import SGAGenerator
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
-SGA_SETTINGS_FILE = "sga_scores.json"  # written beside an SGA policy by pro_rl.training.sga.save_final
 PLAIN_SAMPLING = SamplingSettings(temperature=0.7, top_p=0.9)  # what `pro-rl generate` samples with by default
 
 
@@ -99,7 +98,7 @@ def generate_answers(policy: str, prompts: Sequence, weights: Optional[Sequence[
 def sga_defaults(policy: str) -> SgaConfig:
     """The inference settings saved with an SGA policy (``sga_scores.json``: snap_grid, temperature, top_p), else
     the ``sga`` section's defaults."""
-    path = Path(policy) / SGA_SETTINGS_FILE
+    path = Path(policy) / SCORES_FILE
     saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     defaults = SgaConfig()
     return SgaConfig(snap_grid=int(saved.get("snap_grid", defaults.snap_grid)),

@@ -88,9 +88,11 @@ def _models_used(config: ProRLConfig) -> set:
     policy = {"policy"}
     if config.pipeline == "evaluate" and config.evaluate.policy:
         policy = set()
+    sga = policy | (rewards if config.sga.score_source == "reward_models" else set())
     return {
         "reward_models": rewards, "orchestrator": rewards | {"orchestrator"}, "sft": policy,
         "pro_morlhf": rewards | policy, "pro_wic": rewards | policy, "evaluate": rewards | policy,
+        "sga_sft": sga, "sga_dpo": sga, "moslim": policy,
     }.get(config.pipeline, set())
 
 

@@ -32,10 +32,7 @@ from pro_rl.config.fields import (  # noqa: F401  (Range re-exported: `from pro_
 )
 
 PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
-             "compare_methods")
-PIPELINES += ("moslim_reward_model", "moslim")  # MOSLIM (issue 12)
-PIPELINES += ("moslim_controllability",)  # MOSLIM item 6: controllability of the tag-conditioned policy
-PIPELINES += ("sga_sft", "sga_dpo")  # SGA, Self-Guided Alignment
+             "compare_methods", "sga_sft", "sga_dpo", "moslim_reward_model", "moslim", "moslim_controllability")
 SGA_SCORE_SOURCES = ("auto", "helpsteer2", "ultrafeedback", "scores", "reward_models", "toy_world")
 COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf", "sga_sft", "sga_dpo",
                    "moslim")
@@ -298,7 +295,7 @@ class SgaConfig:
 
 @dataclass
 class ProRLConfig:
-    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups, compare_methods.")
+    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups, compare_methods, sga_sft, sga_dpo, moslim_reward_model, moslim, moslim_controllability.")
     run: RunConfig = _section(RunConfig, "Run directory, seed, resume, logging.")
     data: DataConfig = _section(DataConfig, "Data sources and bad-row handling.")
     policy: PolicyConfig = _section(PolicyConfig, "The policy LM.")

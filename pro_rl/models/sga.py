@@ -42,6 +42,7 @@ from pro_rl.data.conditioning import sga_score_text, sga_split
 
 HEAD_WEIGHTS_FILE = "sga_head.safetensors"
 HEAD_CONFIG_FILE = "sga_head.json"
+SCORES_FILE = "sga_scores.json"  # how the targets were made and the inference defaults (written by training)
 
 
 @dataclass

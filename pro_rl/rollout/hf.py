@@ -16,6 +16,19 @@ from pro_rl.rollout.base import Rollouts, SamplingSettings, truncated_prompt_ids
 from pro_rl.rollout.weight_sync import IpcHandles, tensors_from_ipc
 
 
+def generate_sampling_kwargs(settings: SamplingSettings) -> dict:
+    """The sampling keyword arguments of ``generate`` for ``settings``: greedy at temperature 0, else sampling
+    with temperature, top-p and top-k; ``min_new_tokens`` only when asked (even 0 makes ``generate`` add a per-token
+    min-length processor)."""
+    if settings.temperature == 0:
+        sampling = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+    else:
+        sampling = dict(do_sample=True, temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
+    if settings.min_new_tokens:
+        sampling["min_new_tokens"] = settings.min_new_tokens
+    return sampling
+
+
 def cut_at_eos(token_ids: Sequence[int], eos_token_id: int) -> list[int]:
     """The tokens up to and including the first ``eos_token_id`` (all of them when there is none)."""
     token_ids = list(token_ids)
@@ -88,14 +101,12 @@ class HFRolloutEngine:
         attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids],
                                       device=self.device)
         settings = self.settings
-        sampling = dict(do_sample=True, temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k,
-                        num_return_sequences=num_samples)
+        sampling = generate_sampling_kwargs(settings)
         if settings.temperature == 0:  # greedy: generate refuses several return sequences, so repeat the rows
-            sampling = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
             input_ids = input_ids.repeat_interleave(num_samples, dim=0)
             attention_mask = attention_mask.repeat_interleave(num_samples, dim=0)
-        if settings.min_new_tokens:  # only when asked: even 0 makes generate add a per-token min-length processor
-            sampling["min_new_tokens"] = settings.min_new_tokens
+        else:
+            sampling["num_return_sequences"] = num_samples
         sequences = self.model.generate(
             input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=settings.max_new_tokens,
             pad_token_id=pad, eos_token_id=eos, **sampling,

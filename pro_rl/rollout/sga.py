@@ -38,7 +38,7 @@ from pro_rl.algorithms.sga import snap_scores
 from pro_rl.data.conditioning import sga_prompt, sga_score_text, sga_split
 from pro_rl.models.sga import ScoreHead, prefix_token_ids, scores_at_last_token
 from pro_rl.rollout.base import Rollouts, SamplingSettings
-from pro_rl.rollout.hf import cut_at_eos
+from pro_rl.rollout.hf import cut_at_eos, generate_sampling_kwargs
 
 
 @dataclass
@@ -151,20 +151,11 @@ class SGAGenerator:
             next(iter(cache.values())).batch_repeat_interleave(num_samples)
         sequences = self.lm.generate(input_ids=input_ids, attention_mask=attention_mask,
                                      max_new_tokens=self.settings.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-                                     eos_token_id=self.tokenizer.eos_token_id, **self._sampling(), **cache)
+                                     eos_token_id=self.tokenizer.eos_token_id, **generate_sampling_kwargs(self.settings), **cache)
         eos = self.tokenizer.eos_token_id
         responses = [cut_at_eos(row, eos) for row in sequences[:, input_ids.shape[1]:].tolist()]
         prompt_rows = [ids[mask.bool()].tolist() for ids, mask in zip(input_ids[::num_samples],
                                                                       attention_mask[::num_samples])]
         return sensed, used, prompt_rows, responses
 
-    def _sampling(self) -> dict:
-        settings = self.settings
-        if settings.temperature == 0:
-            sampling = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            sampling = dict(do_sample=True, temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
-        if settings.min_new_tokens:
-            sampling["min_new_tokens"] = settings.min_new_tokens
-        return sampling
 

@@ -46,8 +46,8 @@ from pro_rl.data.sga_targets import (RATING_SCALES, rating_targets, resolve_scor
 from pro_rl.models.builders import load_policy
 from pro_rl.models.lora import with_lora
 from pro_rl.models.scoring import RewardScorer, default_device
-from pro_rl.models.sga import (SGAPolicy, build_score_head, is_sga_policy, load_sga_policy, save_sga_policy,
-                               sense_scores, sga_prompt_ids)
+from pro_rl.models.sga import (SCORES_FILE, SGAPolicy, build_score_head, is_sga_policy, load_sga_policy,
+                               save_sga_policy, sense_scores, sga_prompt_ids)
 from pro_rl.training.engine import TrainEngine, settings_from
 from pro_rl.training.loop import LoopSettings, fit, micro_batches, total_steps
 from pro_rl.training.metrics import MetricsLogger
@@ -58,7 +58,6 @@ from pro_rl.training.wic_data import score_matrix
 
 logger = logging.getLogger("pro_rl.training")
 VARIANTS = ("sft", "dpo")
-SCORES_FILE = "sga_scores.json"
 
 
 @dataclass
