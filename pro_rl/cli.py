@@ -28,7 +28,7 @@ import json
 import math
 import sys
 import traceback
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 USER_ERRORS = (ValueError, OSError, LookupError)  # ConfigError and DataError are ValueErrors; KeyError for rows
 EXIT_USER_ERROR = 2
@@ -138,36 +138,31 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_weights(text: str) -> List[float]:
-    """``--weights 0.2,0.3,0.5`` → [0.2, 0.3, 0.5]; each must be a finite number ≥ 0 (count and sum: inference)."""
+def parse_numbers(text: str, option: str, accept: Callable[[float], bool], what: str) -> List[float]:
+    """Comma-separated numbers of ``option``; each must be finite and pass ``accept`` (else a ``ConfigError``
+    saying it is not ``what``)."""
     from pro_rl.config import ConfigError
 
-    weights = []
+    numbers = []
     for part in text.split(","):
         try:
             value = float(part)
         except ValueError:
-            raise ConfigError(f"--weights {text}: '{part.strip()}' is not a number") from None
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"--weights {text}: {part.strip()} is not a finite weight ≥ 0")
-        weights.append(value)
-    return weights
+            raise ConfigError(f"{option} {text}: '{part.strip()}' is not a number") from None
+        if not (math.isfinite(value) and accept(value)):
+            raise ConfigError(f"{option} {text}: {part.strip()} is not {what}")
+        numbers.append(value)
+    return numbers
+
+
+def parse_weights(text: str) -> List[float]:
+    """``--weights 0.2,0.3,0.5`` → [0.2, 0.3, 0.5]; each must be a finite number ≥ 0 (count and sum: inference)."""
+    return parse_numbers(text, "--weights", lambda value: value >= 0, "a finite weight ≥ 0")
 
 
 def parse_scores(text: str) -> List[float]:
     """``--scores 0.5,1,0.25`` → [0.5, 1.0, 0.25]; each must be a finite number in [0, 1] (count: inference)."""
-    from pro_rl.config import ConfigError
-
-    scores = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise ConfigError(f"--scores {text}: '{part.strip()}' is not a number") from None
-        if not (math.isfinite(value) and 0 <= value <= 1):
-            raise ConfigError(f"--scores {text}: {part.strip()} is not a score in [0, 1]")
-        scores.append(value)
-    return scores
+    return parse_numbers(text, "--scores", lambda value: 0 <= value <= 1, "a score in [0, 1]")
 
 
 def check_sampling_args(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, NamedTuple
+from typing import Callable, Dict, List, NamedTuple, Sequence
 
 import pytest
 
@@ -250,8 +250,10 @@ def test_the_table_is_large_enough():
     assert len({case.name for case in ALL_CASES}) == len(ALL_CASES)
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=[case.name for case in ALL_CASES])
-def test_bad_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch):
+def assert_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch,
+                                           extra_argv: Sequence[str] = ()) -> None:
+    """``pro-rl <case.argv> <extra_argv>`` fails with one ``pro-rl: error:`` line naming the culprit, exit 2, no
+    traceback, nothing on stdout, no Ray started and the earlier run directory untouched."""
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(world.root)
@@ -259,7 +261,7 @@ def test_bad_input_is_one_line_exit_2_before_any_work(case: Case, world: World, 
     ray_was_started = ray_started()
 
     try:
-        code = cli.main(case.argv(world))
+        code = cli.main([*case.argv(world), *extra_argv])
     except SystemExit as usage_error:  # argparse ends usage errors with sys.exit(2)
         code = usage_error.code
 
@@ -273,6 +275,11 @@ def test_bad_input_is_one_line_exit_2_before_any_work(case: Case, world: World, 
     assert "Traceback" not in err and out == ""
     assert ray_started() == ray_was_started
     assert tree_digest(world.earlier_run) == before
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[case.name for case in ALL_CASES])
+def test_bad_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch):
+    assert_one_line_exit_2_before_any_work(case, world, capsys, monkeypatch)
 
 
 # ---- interrupts and errors raised inside Ray actors ---------------------------------------------------------------
@@ -439,16 +446,7 @@ SGA_CASES = [
 
 @pytest.mark.parametrize("case", SGA_CASES, ids=[case.name for case in SGA_CASES])
 def test_bad_sga_config_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch):
-    monkeypatch.chdir(world.root)
-    before = tree_digest(world.earlier_run)
-
-    code = cli.main([*case.argv(world), f"run.output_dir={world.earlier_run}"])
-
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
-    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
-    assert captured.out == "" and tree_digest(world.earlier_run) == before
+    assert_one_line_exit_2_before_any_work(case, world, capsys, monkeypatch, [f"run.output_dir={world.earlier_run}"])
 
 
 # ---- MOSLIM reward model: bad moslim settings and bad label rows ---------------------------------------------------
@@ -481,16 +479,7 @@ MOSLIM_RM_CASES = [
 @pytest.mark.parametrize("case", MOSLIM_RM_CASES, ids=[case.name for case in MOSLIM_RM_CASES])
 def test_bad_moslim_reward_model_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys,
                                                                           monkeypatch):
-    monkeypatch.chdir(world.root)
-    before = tree_digest(world.earlier_run)
-
-    code = cli.main([*case.argv(world), f"run.output_dir={world.earlier_run}"])
-
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
-    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
-    assert captured.out == "" and tree_digest(world.earlier_run) == before
+    assert_one_line_exit_2_before_any_work(case, world, capsys, monkeypatch, [f"run.output_dir={world.earlier_run}"])
 
 
 # ---- MOSLIM controllability and the moslim evaluate method (issue 12, item 6) -------------------------------------
@@ -529,16 +518,7 @@ MOSLIM_EVAL_CASES = [
 @pytest.mark.parametrize("case", MOSLIM_EVAL_CASES, ids=[case.name for case in MOSLIM_EVAL_CASES])
 def test_bad_moslim_evaluation_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys,
                                                                         monkeypatch):
-    monkeypatch.chdir(world.root)
-    before = tree_digest(world.earlier_run)
-
-    code = cli.main([*case.argv(world), f"run.output_dir={world.earlier_run}"])
-
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
-    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
-    assert captured.out == "" and tree_digest(world.earlier_run) == before
+    assert_one_line_exit_2_before_any_work(case, world, capsys, monkeypatch, [f"run.output_dir={world.earlier_run}"])
 
 
 # ---- SGA inference and evaluation: --scores, a policy without the head, K mismatch ----------------------------------
@@ -579,13 +559,4 @@ SGA_INFERENCE_CASES = [
 
 @pytest.mark.parametrize("case", SGA_INFERENCE_CASES, ids=[case.name for case in SGA_INFERENCE_CASES])
 def test_bad_sga_inference_input_is_one_line_exit_2_before_any_work(case: Case, world: World, capsys, monkeypatch):
-    monkeypatch.chdir(world.root)
-    before = tree_digest(world.earlier_run)
-
-    code = cli.main(case.argv(world))
-
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("pro-rl: error: "), captured.err
-    assert all(part in lines[0] for part in case.culprit(world)), lines[0]
-    assert captured.out == "" and tree_digest(world.earlier_run) == before
+    assert_one_line_exit_2_before_any_work(case, world, capsys, monkeypatch)

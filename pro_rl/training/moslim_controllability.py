@@ -73,7 +73,7 @@ def check_controllability_config(config: ProRLConfig) -> Dict[str, int]:
         levels = {objective: n for objective, n in levels.items() if objective in config.objectives}
     unknown = [objective for objective in levels if objective not in toy_world.OBJECTIVES]
     if unknown:
-        key = "reward_models" if config.objectives else "moslim.levels"
+        key = "reward_models" if config.reward_models else "moslim.levels"
         raise ConfigError(f"key '{key}': objectives {unknown} have no toy-world ground truth (the controllability "
                           f"evaluation measures {list(toy_world.OBJECTIVES)})")
     return levels
