@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ModelConfig, SgaConfig
-from pro_rl.config.validation import sga_head_objectives
+from pro_rl.config.method_validation import sga_head_objectives
 from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, default_device

@@ -9,7 +9,7 @@ It survives pickling (Ray sends exceptions between processes).
 from __future__ import annotations
 
 import re
-from typing import NoReturn, Optional
+from typing import Iterable, NoReturn, Optional
 
 _KEYED_MESSAGE = re.compile(r"^(?:(?P<origin>.*?): )?key '(?P<key>[^']*)': (?P<reason>.*)$", re.DOTALL)
 
@@ -38,3 +38,10 @@ class ConfigError(ValueError):
 def fail(origin: str, key: str, reason: str) -> NoReturn:
     """Raise the ``ConfigError`` ``<origin>: key '<key>': <reason>`` (the form every validation check uses)."""
     raise ConfigError(f"{origin}: key '{key}': {reason}")
+
+
+def one_of(origin: str, key: str, value: str, allowed: Iterable[str]) -> None:
+    """``fail`` unless ``value`` is one of ``allowed``."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        fail(origin, key, f"'{value}' is not one of {', '.join(allowed)}")

@@ -47,7 +47,7 @@ from pro_rl.algorithms.sga_steering import scores_from_weights, win_rate
 from pro_rl.algorithms.weight_grid import weight_grid
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
-from pro_rl.config.validation import sga_head_objectives
+from pro_rl.config.method_validation import sga_head_objectives
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import RewardScorer, default_device
 from pro_rl.models.sga import load_sga_policy

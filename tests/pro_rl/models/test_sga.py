@@ -7,7 +7,7 @@ from transformers import AutoModelForCausalLM
 
 from pro_rl.config.errors import ConfigError
 from pro_rl.config.schema import ModelConfig, PolicyConfig
-from pro_rl.config.validation import sga_head_objectives
+from pro_rl.config.method_validation import sga_head_objectives
 from pro_rl.data.canonical import read_jsonl
 from pro_rl.data.conditioning import sga_prompt, sga_score_text, sga_split
 from pro_rl.data.toy_world import shipped_dir
