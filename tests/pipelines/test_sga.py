@@ -1,8 +1,12 @@
 """The sga_sft and sga_dpo pipelines end to end on the toy world with a tiny policy, and the resume of a killed
 sga_sft run (same final metrics, weights and metric lines as an uninterrupted run)."""
 
+import importlib.util
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,10 +14,10 @@ from safetensors.torch import load_file
 
 import pipelines
 from pro_rl.models.sga import load_score_head
-from pro_rl.training import loop
 from pro_rl.training.metrics import read_metrics
 from pro_rl.training.sga import initial_policy
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SFT = "configs/tiny/sga_sft.yaml"
 DPO = "configs/tiny/sga_dpo.yaml"
 
@@ -77,26 +81,31 @@ def test_sga_dpo_on_a_plain_policy_builds_a_fresh_head(tmp_path):
     assert result.metrics["eval/sga/dpo"] > 0
 
 
+def resume_machinery():
+    """tests/e2e/test_rl_resume.py's helpers (SIGKILL a process group once ready, wait for it to be gone), loaded from
+    its file: test modules are not importable as a package here."""
+    spec = importlib.util.spec_from_file_location("rl_resume_machinery", REPO_ROOT / "tests" / "e2e" / "test_rl_resume.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
-def test_a_killed_sga_sft_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
-    common = ["run.checkpoint_every=2", "run.resume=auto"]
-    expected = pipelines.run(SFT, tiny_overrides(tmp_path / "whole", steps=6) + common)
-
-    real_step = loop.train_step
-
-    def dies_at_step_5(engine, num_examples, loss_of, settings, step):
-        if step == 4:  # steps 1-4 are done and step 4 is checkpointed
-            raise RuntimeError("killed")
-        return real_step(engine, num_examples, loss_of, settings, step)
+def test_a_killed_sga_sft_run_resumes_to_the_uninterrupted_result(tmp_path):
+    machinery = resume_machinery()
+    common = tiny_overrides(tmp_path / "whole", steps=40) + ["run.checkpoint_every=2", "run.resume=auto"]
+    expected = pipelines.run(SFT, common)
 
     killed = tmp_path / "killed"
-    monkeypatch.setattr(loop, "train_step", dies_at_step_5)
-    with pytest.raises(RuntimeError, match="killed"):
-        pipelines.run(SFT, tiny_overrides(killed, steps=6) + common)
-    assert (killed / "checkpoints" / "policy" / "step-000004").is_dir() and not (killed / "final").exists()
-    monkeypatch.setattr(loop, "train_step", real_step)
-    resumed = pipelines.run(SFT, tiny_overrides(killed, steps=6) + common)
+    command = [sys.executable, "-m", "pro_rl.cli", "run", SFT, *common, f"run.output_dir={killed}"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    machinery.kill_when(process, lambda: (killed / "checkpoints" / "policy" / "step-000004").is_dir(), timeout_s=300)
+    machinery.wait_until_gone(process.pid, timeout_s=30)
+    assert not (killed / "final").exists()  # SIGKILLed mid-run, after its step-4 checkpoint
+    resumed = pipelines.run(SFT, [*common, f"run.output_dir={killed}"])
 
+    assert "resumed" in (killed / "run.log").read_text()
     assert resumed.metrics == pytest.approx(expected.metrics, rel=1e-5)
     for name in ("model.safetensors", "sga_head.safetensors"):
         first = load_file(tmp_path / "whole" / "final" / "policy" / name)
