@@ -34,7 +34,7 @@ def _validate_sga(config: ProRLConfig, origin: str) -> None:
     """The sga section and what the sga_sft / sga_dpo pipelines need: objectives, pairs, a score source that fits
     them, and, for a policy that already has a score head, the same objectives in the same order."""
     from pro_rl.config.model_specs import check_model_spec
-    from pro_rl.config.schema import SGA_SCORE_SOURCES
+    from pro_rl.config.method_schema import SGA_SCORE_SOURCES
 
     sga, names = config.sga, config.objectives
     _one_of(origin, "sga.score_source", sga.score_source, SGA_SCORE_SOURCES)

@@ -23,17 +23,17 @@ from pro_rl.config.fields import (  # noqa: F401  (Range re-exported: `from pro_
     POSITIVE,
     PROBABILITY,
     SEED,
-    TINY_VOCAB,
     UNIT,
     ZERO_STAGE,
     Range,
     _field,
     _section,
 )
+from pro_rl.config.method_schema import MoslimConfig, SgaConfig
+from pro_rl.config.sections import ModelConfig, TrainingConfig
 
 PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
              "compare_methods", "sga_sft", "sga_dpo", "moslim_reward_model", "moslim", "moslim_controllability")
-SGA_SCORE_SOURCES = ("auto", "helpsteer2", "ultrafeedback", "scores", "reward_models", "toy_world")
 COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf", "sga_sft", "sga_dpo",
                    "moslim")
 
@@ -55,31 +55,6 @@ class RunConfig:
     keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.", AT_LEAST_ONE)
     progress: bool = _field(True, "Show progress bars.")
     report_to: List[str] = _field(["tensorboard"], "Experiment trackers that get every logged metric: tensorboard, wandb, mlflow, none (metrics.jsonl is always written).")
-
-
-@dataclass
-class TrainingConfig:
-    learning_rate: float = _field(1e-5, "AdamW learning rate.", POSITIVE)
-    weight_decay: float = _field(0.0, "AdamW weight decay.", NON_NEGATIVE)
-    batch_size: int = _field(32, "Examples per optimizer step.", AT_LEAST_ONE)
-    micro_batch_size: int = _field(0, "Examples per forward pass (0: the whole batch).", NON_NEGATIVE)
-    epochs: float = _field(1.0, "Passes over the training data (fractions allowed).", POSITIVE)
-    max_steps: int = _field(0, "Stop after this many optimizer steps (0: no limit beyond epochs).", NON_NEGATIVE)
-    max_length: int = _field(512, "Token limit of one input (prompt and response together).", AT_LEAST_ONE)
-    eval_fraction: float = _field(0.1, "Fraction of the data held out for evaluation.", FRACTION)
-    warmup_steps: int = _field(0, "Linear learning-rate warm-up steps.", NON_NEGATIVE)
-    gradient_clipping: float = _field(1.0, "Global gradient-norm clipping (0: off).", NON_NEGATIVE)
-
-
-@dataclass
-class ModelConfig:
-    model: str = _field("", "Hub id, local directory, 'tiny:<arch>' for a tiny model built from config, or 'module:function' (rewards only).")
-    tokenizer: str = _field("", "Tokenizer hub id or directory (empty: the model's own; tiny models train one in code).")
-    tiny_hidden_size: int = _field(64, "Hidden size of a tiny model.", AT_LEAST_ONE)
-    tiny_layers: int = _field(2, "Number of layers of a tiny model.", AT_LEAST_ONE)
-    tiny_heads: int = _field(2, "Attention heads of a tiny model.", AT_LEAST_ONE)
-    tiny_vocab_size: int = _field(1024, "Vocabulary size of the tokenizer trained in code for tiny models.", TINY_VOCAB)
-    dtype: str = _field("auto", "'auto', 'float32', 'bfloat16' or 'float16'.")
 
 
 @dataclass
@@ -254,43 +229,6 @@ class CompareConfig:
     moslim_config: str = _field("configs/tiny/moslim.yaml", "RL config of MOSLIM.")
     rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.", AT_LEAST_ONE)
     overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, before the settings that define each method, its budget and its paths.")
-
-
-@dataclass
-class MoslimConfig(ModelConfig):
-    """MOSLIM: one multi-head intensity classifier as the reward model, tag-conditioned prompts (MOSLIM §2.2-3.2)."""
-
-    model: str = _field("", "Backbone of the multi-head classifier the moslim_reward_model pipeline trains (sequence classifier with Σ levels labels).")
-    levels: Dict[str, int] = _field({}, "Objective -> number of intensity classes n_k, in objective order (empty: the toy world's MOSLIM_LEVELS).")
-    data: str = _field("", "Classifier training rows {prompt, response, labels: {objective: class 1..n_k or null}}, or pairs with 'scores' mapped by data_type (empty: generated from the toy world).")
-    data_adapter: str = _field("auto", "Dataset adapter of data when it holds pairs with scores: auto, canonical, ultrafeedback, ...")
-    data_type: int = _field(1, "Appendix B DataType 1-4: how raw scores map to intensity classes.", Range(1, 4))
-    reward_model: str = _field("", "Directory of a trained multi-head classifier (RL pipeline 'moslim').")
-    min_tags: int = _field(1, "Fewest objectives tagged in an RL prompt (MOSLIM §3.2).", AT_LEAST_ONE)
-    max_tags: int = _field(3, "Most objectives tagged in an RL prompt (MOSLIM §3.2).", AT_LEAST_ONE)
-    on_bad_tag: str = _field("error", "Bad tag in prompt data: 'error' names the row; 'skip' drops it, counted in the metrics.")
-    stats_eps: float = _field(1e-6, "ε added to the running standard deviation of eq. 11.", POSITIVE)
-    stats_momentum: float = _field(0.0, "Momentum of the running mean/std per head and intensity (0: count-based mean over all batches).", FRACTION)
-    batch_size: int = _field(16, "Sequences per scoring forward pass of the classifier.", AT_LEAST_ONE)
-    training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32), "How the multi-head classifier is trained.")
-    toy_rows: int = _field(3000, "Classifier rows generated from the toy world when data is empty.", AT_LEAST_ONE)
-    score_scales: Dict[str, List[float]] = _field({}, "Objective -> [low, high] of its raw score for data_type mapping (empty: 1-5, or 0-1 for harmless/harmlessness/safety).")
-
-
-@dataclass
-class SgaConfig:
-    """SGA (Self-Guided Alignment): a dual-head policy (LM + score head) trained with eq. 7 (sga_sft) or eq. 9 (sga_dpo)."""
-
-    lam: float = _field(1000.0, "λ, the weight of the score head's MSE (eqs. 7 and 9; paper: 1000; the released code's DPO variant: 0.9).", POSITIVE)
-    dpo_weight: float = _field(1.0, "Weight of the DPO loss in sga_dpo (paper eq. 9: 1; the released code: 0.1 with lam 0.9).", POSITIVE)
-    dpo_beta: float = _field(0.1, "β of the score-conditioned DPO loss (SGA Table 6).", POSITIVE)
-    head_hidden_size: int = _field(1024, "Hidden width of the score head's MLP.", AT_LEAST_ONE)
-    head_layers: int = _field(3, "Linear layers of the score head's MLP (SGA Table 6: 3).", AT_LEAST_ONE)
-    score_source: str = _field("auto", "Score targets of the chosen responses: auto (by data adapter), helpsteer2 (s/4), ultrafeedback ((s-1)/4), scores (canonical, in [0, 1]), reward_models (sigmoid of z-scored reward_models scores), toy_world (ground truth).")
-    snap_grid: int = _field(0, "Inference: snap predicted scores to multiples of 1/snap_grid (4 = HelpSteer2's annotation grid; 0: off).", NON_NEGATIVE)
-    temperature: float = _field(0.6, "Inference sampling temperature of an SGA policy (SGA Table 6: 0.6).", NON_NEGATIVE)
-    top_p: float = _field(0.9, "Inference nucleus top-p of an SGA policy (SGA Table 6: 0.9).", PROBABILITY)
-    training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=16, epochs=2.0, max_length=1024, eval_fraction=0.05), "How the SGA policy is trained (SGA Table 6: lr 1e-5, 2 epochs, max length 1024; LoRA via policy.lora_*).")
 
 
 @dataclass

@@ -25,7 +25,7 @@ min(n, ⌊(s − low)/(high − low)·n⌋ + 1) (``binned_class``).
 Rows come from (a) label files, checked row by row (``check_label_row``: a clear ``DataError`` naming file and row
 for an unknown objective, a class out of 1..n_k or not an integer, or a row without any label); (b) canonical pairs
 with a ``scores`` column (the chosen response's scores, through the existing adapters, ``label_rows_from_pairs``);
-(c) the toy world's graded intensities (``pro_rl.data.toy_world.moslim_rows``).
+(c) the toy world's graded intensities (``pro_rl.data.toy_world_intensities.moslim_rows``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from pro_rl.algorithms.intervals import bootstrap_mean_interval
 from pro_rl.algorithms.rank_correlation import spearman_rho
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
-from pro_rl.data import toy_world
+from pro_rl.data import toy_world, toy_world_intensities
 from pro_rl.data.conditioning import moslim_prompt, moslim_tags
 from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.training.evaluation import evaluation_prompts, moslim_policy_levels, policy_dir
@@ -92,8 +92,8 @@ def ground_truth(responses: Sequence[str], levels: Mapping[str, int]) -> Tuple[t
     in ``levels`` order."""
     classes, rewards = [], []
     for response in responses:
-        counts, reward = toy_world.objective_intensities(response), toy_world.objective_rewards(response)
-        classes.append([toy_world.intensity_class(counts[objective], levels[objective]) for objective in levels])
+        counts, reward = toy_world_intensities.objective_intensities(response), toy_world.objective_rewards(response)
+        classes.append([toy_world_intensities.intensity_class(counts[objective], levels[objective]) for objective in levels])
         rewards.append([reward[objective] for objective in levels])
     return torch.tensor(classes, dtype=torch.float64), torch.tensor(rewards, dtype=torch.float64)
 

@@ -2,7 +2,7 @@
 
 1. Label rows ``{"prompt", "response", "labels": {objective: class 1..n_k or null}}`` come from ``moslim.data``
    (a label file, or pairs with scores mapped by ``moslim.data_type``, ``pro_rl.data.moslim_labels``), or, when it
-   is empty, from the toy world's graded intensities (``toy_world.moslim_rows``, ``moslim.toy_rows`` rows).
+   is empty, from the toy world's graded intensities (``toy_world_intensities.moslim_rows``, ``moslim.toy_rows`` rows).
 2. The classifier (``build_multi_head_classifier``) reads ``prompt + response + eos``; each step minimises the masked
    per-head cross-entropy (``multi_head_loss``) through the DeepSpeed ``TrainEngine`` and ``loop.fit`` (atomic
    checkpoints, ``run.resume: auto``).
@@ -23,7 +23,7 @@ import torch
 
 from pro_rl.algorithms.moslim import NO_LABEL, intensity_accuracy, multi_head_loss, multi_head_predictions
 from pro_rl.config.schema import ProRLConfig
-from pro_rl.data import toy_world
+from pro_rl.data import toy_world_intensities
 from pro_rl.data.moslim_labels import load_label_rows
 from pro_rl.models.multi_head import build_multi_head_classifier, classifier_texts, encode_texts
 from pro_rl.models.scoring import default_device
@@ -38,14 +38,14 @@ FINAL_NAME = "reward_model"  # final/<FINAL_NAME>/ holds the trained classifier 
 
 def moslim_levels(config: ProRLConfig) -> Dict[str, int]:
     """The head layout {objective: n_k}: ``moslim.levels``, or the toy world's ``MOSLIM_LEVELS`` when empty."""
-    return {objective: int(levels) for objective, levels in (config.moslim.levels or toy_world.MOSLIM_LEVELS).items()}
+    return {objective: int(levels) for objective, levels in (config.moslim.levels or toy_world_intensities.MOSLIM_LEVELS).items()}
 
 
 def load_moslim_rows(config: ProRLConfig) -> List[dict]:
     """The checked label rows of the classifier (see the module docstring, step 1)."""
     spec, levels = config.moslim, moslim_levels(config)
     if not spec.data:
-        return toy_world.moslim_rows(spec.toy_rows, seed=config.run.seed, levels=levels)
+        return toy_world_intensities.moslim_rows(spec.toy_rows, seed=config.run.seed, levels=levels)
     return load_label_rows(spec.data, levels, spec.data_type, adapter=spec.data_adapter, scales=spec.score_scales,
                            max_rows=config.data.max_rows or None)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pro_rl.data import toy_world
+from pro_rl.data import toy_world, toy_world_intensities
 from pro_rl.data.toy_world import (
     CATEGORIES,
     CATEGORY_OBJECTIVE,
@@ -209,16 +209,16 @@ def test_objective_intensities_count_segments():
     helpful = SEGMENTS["helpful"][0].format(topic="bike")
     humor = SEGMENTS["humor"][1].format(topic="kettle")
     response = f" {helpful} {humor} {SEGMENTS['helpful'][2].format(topic='car')} ok ."
-    assert toy_world.objective_intensities(response) == {"helpful": 2, "harmless": 0, "humor": 1}
-    assert toy_world.objective_intensities(" ok .") == {"helpful": 0, "harmless": 0, "humor": 0}
+    assert toy_world_intensities.objective_intensities(response) == {"helpful": 2, "harmless": 0, "humor": 1}
+    assert toy_world_intensities.objective_intensities(" ok .") == {"helpful": 0, "harmless": 0, "humor": 0}
 
 
 def test_intensity_class_caps_at_the_top_class():
-    assert [toy_world.intensity_class(count, 3) for count in range(5)] == [1, 2, 3, 3, 3]
-    assert [toy_world.intensity_class(count, 2) for count in range(3)] == [1, 2, 2]
+    assert [toy_world_intensities.intensity_class(count, 3) for count in range(5)] == [1, 2, 3, 3, 3]
+    assert [toy_world_intensities.intensity_class(count, 2) for count in range(3)] == [1, 2, 2]
     with pytest.raises(ValueError):
-        toy_world.intensity_class(-1, 3)
-    assert toy_world.MOSLIM_LEVELS == {"helpful": 3, "harmless": 2, "humor": 3}
+        toy_world_intensities.intensity_class(-1, 3)
+    assert toy_world_intensities.MOSLIM_LEVELS == {"helpful": 3, "harmless": 2, "humor": 3}
 
 
 def test_existing_files_carry_at_most_one_segment_per_kind(world):
@@ -226,27 +226,27 @@ def test_existing_files_carry_at_most_one_segment_per_kind(world):
     for name in [f"pairs_{objective}" for objective in OBJECTIVES] + ["general_pairs"]:
         for row in world[name]:
             for response in (row["chosen"], row["rejected"]):
-                intensities = toy_world.objective_intensities(response)
+                intensities = toy_world_intensities.objective_intensities(response)
                 assert max(intensities.values()) <= 1
                 assert [kind for kind in OBJECTIVES if intensities[kind]] == segment_kinds(response)
 
 
 def test_moslim_rows_labels_are_the_intensity_classes():
-    rows = toy_world.moslim_rows(600, seed=3)
-    assert rows == toy_world.moslim_rows(600, seed=3) and rows != toy_world.moslim_rows(600, seed=4)
+    rows = toy_world_intensities.moslim_rows(600, seed=3)
+    assert rows == toy_world_intensities.moslim_rows(600, seed=3) and rows != toy_world_intensities.moslim_rows(600, seed=4)
     seen = {objective: set() for objective in OBJECTIVES}
     unlabelled = 0
     for row in rows:
-        truth = toy_world.objective_intensities(row["response"])
+        truth = toy_world_intensities.objective_intensities(row["response"])
         assert any(label is not None for label in row["labels"].values())
         for objective, label in row["labels"].items():
             if label is None:
                 unlabelled += 1
                 continue
-            assert label == toy_world.intensity_class(truth[objective], toy_world.MOSLIM_LEVELS[objective])
+            assert label == toy_world_intensities.intensity_class(truth[objective], toy_world_intensities.MOSLIM_LEVELS[objective])
             seen[objective].add(label)
         assert row["prompt"].startswith("\n\nHuman: ") and row["prompt"].endswith("\n\nAssistant:")
     assert seen == {"helpful": {1, 2, 3}, "harmless": {1, 2}, "humor": {1, 2, 3}}
     assert 0.05 < unlabelled / (3 * len(rows)) < 0.25  # about 15 % of labels are null, never a whole row
     with pytest.raises(ValueError, match="no objectives"):
-        toy_world.moslim_rows(1, levels={"honesty": 2})
+        toy_world_intensities.moslim_rows(1, levels={"honesty": 2})

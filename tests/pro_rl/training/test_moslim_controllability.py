@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pro_rl.config import ConfigError, ModelConfig, load_config
-from pro_rl.data import toy_world
+from pro_rl.data import toy_world_intensities
 from pro_rl.data.conditioning import parse_moslim_tags
 from pro_rl.rollout.base import Rollouts
 from pro_rl.training import moslim_controllability
@@ -114,7 +114,7 @@ class TagFollowingEngine:
 
     def generate(self, prompts, num_samples, seed=None):
         rng = random.Random(seed)
-        responses = [toy_world.moslim_response(rng, {o: n - 1 for o, n in parse_moslim_tags(prompt, LEVELS)[1].items()})
+        responses = [toy_world_intensities.moslim_response(rng, {o: n - 1 for o, n in parse_moslim_tags(prompt, LEVELS)[1].items()})
                      for prompt in prompts for _ in range(num_samples)]
         return Rollouts(prompts=[p for p in prompts for _ in range(num_samples)], responses=responses,
                         prompt_ids=[[0]] * len(responses), response_ids=[[0]] * len(responses), num_samples=num_samples)
