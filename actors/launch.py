@@ -121,7 +121,8 @@ def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrato
     )
     if orchestrator_path:
         roles.orchestrator = OrchestratorActor.options(**options("orchestrator")).remote(
-            orchestrator_path, config.orchestrator.max_prompt_length, **share("orchestrator"))
+            orchestrator_path, config.orchestrator.max_prompt_length, **share("orchestrator"),
+            router=config.weights.mode)
     if with_critic:
         roles.critic = CriticActor.options(**options("critic")).remote(policy_path, config, algorithm,
                                                                         **share("critic"))

@@ -52,12 +52,13 @@ class _SequenceModel:
 class PolicyActor(_SequenceModel):
     def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0):
         from pro_rl.models.builders import load_policy
+        from pro_rl.models.tiny_corpus import policy_corpus
         from pro_rl.training.engine import TrainEngine
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
         self.algorithm = algorithm
-        model, self.tokenizer = load_policy(model_path, config.policy)
+        model, self.tokenizer = load_policy(model_path, config.policy, policy_corpus(config, model_path))
         self.pad_token_id = self.tokenizer.pad_token_id
         settings = _engine_settings(config, config.policy.learning_rate, algorithm.rows_per_update(config))
         self.engine = TrainEngine(model, settings, self.device)
@@ -132,10 +133,11 @@ class ReferenceActor(_SequenceModel):
 
     def __init__(self, model_path: str, config, num_cpus: float = 1.0, num_gpus: float = 0.0):
         from pro_rl.models.builders import load_policy
+        from pro_rl.models.tiny_corpus import policy_corpus
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
-        model, tokenizer = load_policy(model_path, config.policy)
+        model, tokenizer = load_policy(model_path, config.policy, policy_corpus(config, model_path))
         self.pad_token_id = tokenizer.pad_token_id
         if self.device.type == "cuda" and config.trainer.bf16:
             model = model.to(torch.bfloat16)
@@ -157,12 +159,13 @@ class CriticActor(_SequenceModel):
         from dataclasses import replace
 
         from pro_rl.models.builders import build_critic, disable_dropout
+        from pro_rl.models.tiny_corpus import policy_corpus
         from pro_rl.training.engine import TrainEngine
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
         self.algorithm = algorithm
-        model, tokenizer = build_critic(replace(config.policy, model=model_path))
+        model, tokenizer = build_critic(replace(config.policy, model=model_path), policy_corpus(config, model_path))
         disable_dropout(model)
         self.pad_token_id = tokenizer.pad_token_id
         settings = _engine_settings(config, config.policy.critic_learning_rate, algorithm.rows_per_update(config))

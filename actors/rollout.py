@@ -34,9 +34,10 @@ class RolloutActor:
     @staticmethod
     def _hf_engine(model_path: str, config, device: torch.device):
         from pro_rl.models.builders import load_policy
+        from pro_rl.models.tiny_corpus import policy_corpus
         from pro_rl.rollout import HFRolloutEngine, SamplingSettings
 
-        model, tokenizer = load_policy(model_path, config.policy)
+        model, tokenizer = load_policy(model_path, config.policy, policy_corpus(config, model_path))
         if device.type == "cuda" and config.trainer.bf16:
             model = model.to(torch.bfloat16)
         return HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),

@@ -31,6 +31,12 @@ Rewards and evaluation use the config's ``reward_models``; the tiny config uses 
 functions, so the fronts are exact scores. The SGA evaluations also give SGA's Table-5 analogue, with the SFT
 warm-up's responses as the baseline of the win rate.
 
+Every mean comes with its bootstrap interval over prompts (``pro_rl.training.evaluation``), and the report pairs
+PRO-MORLHF and PRO-WIC with every other method on the same prompts, each verdict a generated sentence
+(``pipelines.comparison_report.paired_comparisons``). ``run.seeds`` N > 1 trains and evaluates every method once per
+seed (stages and directories ``<method>_seed<s>``; the SFT warm-up, orchestrator and MOSLIM classifier are shared) and
+reports the spread across seeds.
+
 Each stage is an ordinary run of its own config with the paths of earlier stages filled in; with
 ``run.resume: auto`` a re-run skips the stages ``stages.json`` records as finished with the same resolved config
 and redoes the others, replacing what they left (``run.overwrite``); with ``resume: never`` a directory that holds a
@@ -50,9 +56,10 @@ from typing import Dict, List, Sequence
 
 import pipelines
 from pipelines import RunResult
-from pipelines.comparison_report import write_comparison
+from pipelines.comparison_report import seed_spread_section, write_comparison
 from pro_rl.config import ConfigError, ProRLConfig, load_config
 from pro_rl.config.loading import to_yaml
+from pro_rl.training.evaluation_statistics import seed_suffix
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.run_dir import prepare_run_dir
 
@@ -114,8 +121,10 @@ class MethodRuns:
     the SFT warm-up and orchestrator (run on first use). Each method's ``train_<family>`` returns what its evaluation
     needs: the policy (or soups experts), and the orchestrator, SFT baseline or classifier it is evaluated with."""
 
-    def __init__(self, config: ProRLConfig, output_dir: Path, stages: Stages):
+    def __init__(self, config: ProRLConfig, output_dir: Path, stages: Stages, seed_index: int = 0):
         self.config, self.output_dir, self.stages = config, output_dir, stages
+        seed = config.run.seed + seed_index  # run.seeds: the methods' own stages once per seed (``seed_suffix``)
+        self.suffix, self.seed_override = seed_suffix(seed_index, seed), [f"run.seed={seed}"] if seed_index else []
         self.compare = config.compare
         self.user = list(self.compare.overrides)
         self.rewards = reward_overrides(config)
@@ -135,17 +144,24 @@ class MethodRuns:
     def stage(self, name: str, config_path: str, overrides: List[str]) -> Path:
         return self.stages.run(name, config_path, [*self.user, *overrides])
 
+    def method_stage(self, name: str, config_path: str, overrides: List[str]) -> Path:
+        """A stage of one method's training: named and seeded for this seed."""
+        return self.stage(name + self.suffix, config_path, [*overrides, *self.seed_override])
+
+    def method_dir(self, name: str) -> Path:
+        return self.output_dir / "methods" / (name + self.suffix)
+
     def method_overrides(self, name: str, run_dir: Path) -> List[str]:
-        return [f"run.output_dir={run_dir}", f"run.name={self.config.run.name}-{name}"]
+        return [f"run.output_dir={run_dir}", f"run.name={self.config.run.name}-{name}{self.suffix}"]
 
     def train_rl(self, method: str) -> Dict[str, object]:
         """MORLHF, PRO-MORLHF, or the K one-hot Rewarded Soups experts (rl_steps // K steps each)."""
-        objectives, method_dir = self.config.objectives, self.output_dir / "methods" / method
+        objectives, method_dir = self.config.objectives, self.method_dir(method)
 
         def rl_run(name: str, run_dir: Path, steps: int, weights: List[str]) -> str:
             overrides = [*self.method_overrides(name, run_dir), *self.rewards, f"policy.model={self.sft_policy}",
                          f"algorithm.steps={steps}", *weights]
-            return str(self.stage(name, self.compare.rl_config, overrides) / "final" / "policy")
+            return str(self.method_stage(name, self.compare.rl_config, overrides) / "final" / "policy")
 
         if method == "rewarded_soups":
             steps = self.compare.rl_steps // len(objectives)
@@ -164,25 +180,25 @@ class MethodRuns:
             "ric_online": ("ric", online, ""),
             "pro_wic": ("wic", [*online, "wic.online_weights=orchestrator"], self.orchestrator),
         }[method]
-        overrides = [*self.method_overrides(method, self.output_dir / "methods" / method), *self.rewards,
+        overrides = [*self.method_overrides(method, self.method_dir(method)), *self.rewards,
                      f"wic.conditioning={conditioning}", f"wic.offline_steps={self.sft_steps}", *extra,
                      f"orchestrator.path={orchestrator}" if orchestrator else "orchestrator.path=''"]
-        policy = str(self.stage(method, self.compare.wic_config, overrides) / "final" / "policy")
+        policy = str(self.method_stage(method, self.compare.wic_config, overrides) / "final" / "policy")
         return {"policy": policy, "orchestrator": orchestrator} if orchestrator else {"policy": policy}
 
     def train_sga(self, method: str) -> Dict[str, object]:
         """SGA-SFT: the warm-up's steps and batch with score conditioning; SGA-DPO: from SGA-SFT, budget / (2 · batch)
         DPO steps. Evaluated against the SFT warm-up's responses (Table 5's baseline)."""
-        sft_run = self.stage("sga_sft", self.compare.sga_config, [
-            *self.method_overrides("sga_sft", self.output_dir / "methods" / "sga_sft"), *self.rewards,
+        sft_run = self.method_stage("sga_sft", self.compare.sga_config, [
+            *self.method_overrides("sga_sft", self.method_dir("sga_sft")), *self.rewards,
             f"sga.training.max_steps={self.sft_steps}", f"sga.training.batch_size={self.sft_batch}",
             "sga.training.epochs=1000"])  # max_steps bounds it
         policy = sft_run / "final" / "policy"
         if method == "sga_dpo":
             batch = load_config(self.compare.sga_dpo_config, self.user).sga.training.batch_size
             steps = max(1, math.ceil(self.samples_budget / (2 * batch)))
-            policy = self.stage("sga_dpo", self.compare.sga_dpo_config, [
-                *self.method_overrides("sga_dpo", self.output_dir / "methods" / "sga_dpo"), *self.rewards,
+            policy = self.method_stage("sga_dpo", self.compare.sga_dpo_config, [
+                *self.method_overrides("sga_dpo", self.method_dir("sga_dpo")), *self.rewards,
                 f"policy.model={policy}", f"sga.training.max_steps={steps}", "sga.training.epochs=1000"]) \
                 / "final" / "policy"
         return {"policy": str(policy), "baseline_policy": self.sft_policy}
@@ -191,10 +207,10 @@ class MethodRuns:
         """MOSLIM's multi-head classifier, then RL from the SFT warm-up for rl_steps, rewarded by it (eq. 11)."""
         classifier = self.stage("moslim_reward_model", self.compare.moslim_reward_model_config,
                                 [f"run.output_dir={self.output_dir / 'moslim_reward_model'}"]) / "final" / "reward_model"
-        overrides = [*self.method_overrides(method, self.output_dir / "methods" / method),
+        overrides = [*self.method_overrides(method, self.method_dir(method)),
                      f"policy.model={self.sft_policy}", f"algorithm.steps={self.compare.rl_steps}",
                      f"moslim.reward_model={classifier}"]
-        policy = self.stage(method, self.compare.moslim_config, overrides) / "final" / "policy"
+        policy = self.method_stage(method, self.compare.moslim_config, overrides) / "final" / "policy"
         return {"policy": str(policy), "moslim_reward_model": str(classifier)}
 
 
@@ -203,20 +219,24 @@ TRAINERS = {"morlhf": MethodRuns.train_rl, "pro_morlhf": MethodRuns.train_rl, "r
             "sga_sft": MethodRuns.train_sga, "sga_dpo": MethodRuns.train_sga, "moslim": MethodRuns.train_moslim}
 
 
-def train_methods(config: ProRLConfig, output_dir: Path, stages: Stages) -> Dict[str, Dict[str, object]]:
-    """Train every method; per method what its evaluation needs (see ``MethodRuns``)."""
-    runs = MethodRuns(config, output_dir, stages)
+def train_methods(config: ProRLConfig, output_dir: Path, stages: Stages,
+                  seed_index: int = 0) -> Dict[str, Dict[str, object]]:
+    """Train every method (with seed ``run.seed + seed_index``); per method what its evaluation needs (see
+    ``MethodRuns``)."""
+    runs = MethodRuns(config, output_dir, stages, seed_index)
     return {method: TRAINERS[method](runs, method) for method in config.compare.methods}
 
 
-def evaluation_config(config: ProRLConfig, method: str, trained: Dict[str, object], output_dir: Path) -> ProRLConfig:
-    """The evaluate run of one method: the comparison's prompts, sampling, grid and reference point."""
+def evaluation_config(config: ProRLConfig, method: str, trained: Dict[str, object], output_dir: Path,
+                      suffix: str = "") -> ProRLConfig:
+    """The evaluate run of one method (of the seed of ``suffix``): the comparison's prompts, sampling (seed
+    ``run.seed`` for every seed's policy), grid and reference point."""
     settings = replace(config.evaluate, method=EVALUATION_METHODS[method], policy=str(trained.get("policy", "")),
                        soup_policies=list(trained.get("soup_policies", [])),
                        baseline_policy=str(trained.get("baseline_policy", "")))
     return replace(config, pipeline="evaluate", evaluate=settings,
-                   run=replace(config.run, name=f"{config.run.name}-eval-{method}",
-                               output_dir=str(output_dir / "evaluations" / method)),
+                   run=replace(config.run, name=f"{config.run.name}-eval-{method}{suffix}",
+                               output_dir=str(output_dir / "evaluations" / (method + suffix))),
                    orchestrator=replace(config.orchestrator, path=str(trained.get("orchestrator", ""))),
                    moslim=replace(config.moslim, reward_model=str(trained.get("moslim_reward_model", ""))))
 
@@ -238,13 +258,20 @@ def continuing(config: ProRLConfig) -> ProRLConfig:
 def run(config: ProRLConfig) -> RunResult:
     output_dir = prepare_run_dir(continuing(config))
     stages = Stages(output_dir, resume=config.run.resume == "auto")
-    trained = train_methods(config, output_dir, stages)
-    summaries = {}
-    for method, artefacts in trained.items():
-        evaluation = evaluation_config(config, method, artefacts, output_dir)
-        run_dir = stages.run(f"evaluate-{method}", evaluation, [])
-        summaries[method] = json.loads((run_dir / "evaluation.json").read_text())
-    comparison = write_comparison(summaries, output_dir, config.evaluate.reference_point)
+    per_seed = []  # the summaries of every method, once per seed of run.seeds
+    for index in range(config.run.seeds):
+        trained, suffix = train_methods(config, output_dir, stages, index), seed_suffix(index, config.run.seed + index)
+        summaries = {}
+        for method, artefacts in trained.items():
+            evaluation = evaluation_config(config, method, artefacts, output_dir, suffix)
+            run_dir = stages.run(f"evaluate-{method}{suffix}", evaluation, [])
+            summaries[method] = json.loads((run_dir / "evaluation.json").read_text())
+        per_seed.append(summaries)
+    settings, seeds = config.evaluate, [config.run.seed + index for index in range(config.run.seeds)]
+    spread = seed_spread_section(per_seed, seeds, settings.reference_point, settings.interval_level,
+                                 settings.bootstrap_resamples)
+    comparison = write_comparison(per_seed[0], output_dir, settings.reference_point, settings.interval_level,
+                                  settings.bootstrap_resamples, spread)
     final = {f"compare/{method}/{key}": value for method, row in comparison["methods"].items()
              for key, value in row.items() if isinstance(value, float)}
     metrics = MetricsLogger(output_dir, tensorboard=False, config=config)

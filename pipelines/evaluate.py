@@ -36,12 +36,26 @@ def write_outputs(summary: dict, output_dir: Path, config=None) -> RunResult:
     if summary.get("untagged"):  # MOSLIM's default point
         final.update({f"eval/untagged/{name}": value
                       for name, value in zip(summary["objectives"], summary["untagged"]["rewards"])})
+    for key in ("equal_weights", "orchestrator", "untagged"):
+        final.update(scalarised_metrics(f"eval/{key}", summary.get(key)))
     if summary.get("sga"):  # SGA: its default (sensed) point, the strategies' win rates, the head's accuracy
         final.update(sga_metrics(summary))
     metrics = MetricsLogger(output_dir, tensorboard=False, config=config)
     metrics.log(0, final)
     metrics.close()
     return RunResult(output_dir=output_dir, metrics=final)
+
+
+def scalarised_metrics(prefix: str, point) -> dict:
+    """``<prefix>/{true_scalarised,ground_truth_scalarised}`` of one point with ``…_low`` / ``…_high``, its
+    bootstrap interval over prompts, where known."""
+    values = {}
+    for key in ("true_scalarised", "ground_truth_scalarised"):
+        if point and point.get(key) is not None:
+            values[f"{prefix}/{key}"] = point[key]
+            if point.get(f"{key}_interval"):
+                values[f"{prefix}/{key}_low"], values[f"{prefix}/{key}_high"] = point[f"{key}_interval"]
+    return values
 
 
 def sga_metrics(summary: dict) -> dict:

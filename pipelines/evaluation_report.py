@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from itertools import combinations
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import matplotlib
 
@@ -61,12 +61,28 @@ def format_number(value: Optional[float]) -> str:
     return "—" if value is None else f"{round(value, 4) + 0.0:.4f}"
 
 
-def _row(point: Dict, with_truth: bool, extra: str = "") -> str:
+def format_interval(value: Optional[float], interval: Optional[Sequence[float]]) -> str:
+    """"0.512 [0.480, 0.540]": a mean with its bootstrap interval, three decimals; the mean alone (four decimals)
+    without one."""
+    if value is None or not interval:
+        return format_number(value)
+    low, high = interval
+    return "{:.3f} [{:.3f}, {:.3f}]".format(*(round(v, 3) + 0.0 for v in (value, low, high)))
+
+
+def _row(point: Dict, with_truth: bool, extra: str = "", with_ground_truth: bool = False) -> str:
     weights, rewards = point["weights"], point["rewards"]
     weight_text = "—" if weights is None else ", ".join(f"{w:.2f}" for w in weights)
-    cells = [point["label"], weight_text, *(format_number(r) for r in [*rewards, sum(rewards) / len(rewards)])]
+    intervals = point.get("rewards_interval") or [None] * len(rewards)
+    cells = [point["label"], weight_text, *(format_interval(r, i) for r, i in zip(rewards, intervals)),
+             format_number(sum(rewards) / len(rewards))]
     if with_truth:
-        cells.append(format_number(point["true_scalarised"]))
+        cells.append(format_interval(point["true_scalarised"], point.get("true_scalarised_interval")))
+    if with_ground_truth:
+        truth = point.get("ground_truth_rewards") or [None] * len(rewards)
+        truth_intervals = point.get("ground_truth_rewards_interval") or [None] * len(rewards)
+        cells += [*(format_interval(r, i) for r, i in zip(truth, truth_intervals)),
+                  format_interval(point.get("ground_truth_scalarised"), point.get("ground_truth_scalarised_interval"))]
     return "| " + " | ".join(cells) + (f" | {extra} |" if extra else " |")
 
 
@@ -75,23 +91,43 @@ def has_truth(summary: Dict) -> bool:
     return all(p["true_scalarised"] is not None for p in summary["points"])
 
 
+def has_ground_truth(summary: Dict) -> bool:
+    """Whether the held-out prompts were the toy world's, so every point has ground-truth rewards."""
+    return all(p.get("ground_truth_scalarised") is not None for p in summary["points"])
+
+
+def sampling_note(summary: Dict) -> str:
+    """How the means were taken: prompts, responses per prompt, the interval's level."""
+    point = summary["points"][0]
+    if point.get("num_prompts") is None:
+        return "Means over the held-out responses."
+    level = round(100 * point["interval_level"])
+    return (f"Means over {point['num_prompts']} held-out prompts × {point['samples_per_prompt']} responses each "
+            f"(per prompt its responses' mean, then the mean over prompts); [low, high]: {level} % bootstrap "
+            "interval over prompts.")
+
+
 def write_report(summary: Dict, output_dir: Path, plot_path: Path) -> Path:
     objectives = summary["objectives"]
-    with_truth = has_truth(summary)
-    header = "| point | weights | " + " | ".join(objectives) + " | mean |" + (" w*-scalarised |" if with_truth else "")
-    rule = "|" + "---|" * (len(objectives) + 3 + with_truth)
+    with_truth, with_ground_truth = has_truth(summary), has_ground_truth(summary)
+    truth_columns = [f"ground truth: {name}" for name in objectives] + ["ground truth: w*-scalarised"]
+    header = "| point | weights | " + " | ".join(objectives) + " | mean |" + (" w*-scalarised |" if with_truth else "") \
+        + ("".join(f" {name} |" for name in truth_columns) if with_ground_truth else "")
+    rule = "|" + "---|" * (len(objectives) + 3 + with_truth + with_ground_truth * len(truth_columns))
     lines = [f"# Evaluation: {summary['method']}", "",
              f"Hypervolume {summary['hypervolume']:.6g} above reference point "
              f"({', '.join(f'{r:.3g}' for r in summary['reference_point'])}); "
              f"{sum(p['on_front'] for p in summary['points'])} of {len(summary['points'])} points on the Pareto front.",
+             "", sampling_note(summary) + (" Reward-model scores first, then the toy world's ground-truth rewards of "
+                                           "the same responses." if with_ground_truth else ""),
              "", f"![Pareto front]({plot_path.relative_to(output_dir)})", "", "## Equal weights", "",
              header, rule]
     for key in ("equal_weights", "orchestrator", "untagged", "adaptive"):
         if summary.get(key):
-            lines.append(_row(summary[key], with_truth))
+            lines.append(_row(summary[key], with_truth, with_ground_truth=with_ground_truth))
     lines += ["", "## Weight grid (mean raw reward per objective)", "", header + " on front |", rule + "---|"]
     for point in summary["points"]:
-        lines.append(_row(point, with_truth, "yes" if point["on_front"] else "no"))
+        lines.append(_row(point, with_truth, "yes" if point["on_front"] else "no", with_ground_truth))
     if summary.get("sga"):
         lines += sga_section(summary["sga"], objectives)
     path = output_dir / "report.md"

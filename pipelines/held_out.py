@@ -16,7 +16,7 @@ import torch
 from pipelines import rl_stages as stages
 from pro_rl.algorithms import scalarise
 from pro_rl.data.canonical import data_limits, load_prompts
-from pro_rl.data.formats import render_prompt
+from pro_rl.models.prompt_rendering import render_prompts
 
 
 @dataclass
@@ -31,7 +31,7 @@ def load_held_out(config) -> Tuple[List[str], Optional[torch.Tensor]]:
     if not config.data.eval_prompts:
         return [], None
     rows = load_prompts(config.data.eval_prompts, **data_limits(config.data))
-    prompts = [render_prompt(p) for p in rows["prompt"]]
+    prompts = render_prompts(config, rows["prompt"])
     if "weights" not in rows.column_names:
         return prompts, None
     return prompts, torch.tensor([[w[name] for name in config.objectives] for w in rows["weights"]])

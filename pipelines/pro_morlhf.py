@@ -1,8 +1,9 @@
 """PRO-MORLHF (PRO eq. 9) and the MORLHF baseline (eq. 5) on Ray actors: the single-controller RL loop.
 
 Each step: weights → generate → score → reference → scalarise → advantages → update → sync → log (→ checkpoint).
-``weights.mode: orchestrator`` takes per-prompt weights from the Preference Orchestrator; ``fixed`` / ``uniform``
-use one vector for every prompt (MORLHF). ``algorithm.name`` names a registered RL algorithm (``pro_rl.rl``: RLOO,
+``weights.mode: orchestrator`` takes per-prompt weights from the Preference Orchestrator (``bag_of_words`` from the
+baseline saved beside it, ``oracle`` the true w*(x) of ``weights.function``); ``fixed`` / ``uniform`` use one vector
+for every prompt (MORLHF). ``algorithm.name`` names a registered RL algorithm (``pro_rl.rl``: RLOO,
 PPO, online DPO, or one of the user's) and ``algorithm.reward_source`` a registered reward source; the loop is the
 same for all. The driver holds the prompts, the running normaliser and the KL controller; the actors hold the models.
 The reward source may also check and condition the prompts, give the weights (``weights.mode: reward_source``), say
@@ -26,8 +27,9 @@ from pipelines import rl_stages as stages
 from pipelines.held_out import held_out_metrics, load_held_out
 from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser
 from pro_rl.config import ProRLConfig
+from pro_rl.config.validation import ORCHESTRATOR_MODES
 from pro_rl.data.canonical import data_limits, load_prompts
-from pro_rl.data.formats import render_prompt
+from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.rl import Experience, build_algorithm, build_reward_source
 from pro_rl.training import interrupts
 from pro_rl.training.checkpoint import atomic_checkpoint, latest_checkpoint, read_state, remove_partial
@@ -43,12 +45,12 @@ def run(config: ProRLConfig) -> RunResult:
     then start the actors and train."""
     check_run_dir(config)  # reads only: refuses a start that would mix with or destroy another run
     reward_source = build_reward_source(config.algorithm.reward_source, config)
-    prompts = [render_prompt(p) for p in load_prompts(config.data.prompts, **data_limits(config.data))["prompt"]]
+    prompts = render_prompts(config, load_prompts(config.data.prompts, **data_limits(config.data))["prompt"])
     prompts = reward_source.check_prompts(prompts, config.data.prompts)  # e.g. MOSLIM's tags, parsed now
     held_out_prompts, true_weights = load_held_out(config)
-    orchestrator_path = config.orchestrator.path if config.weights.mode == "orchestrator" else ""
-    if config.weights.mode == "orchestrator" and not orchestrator_path:
-        raise ValueError("weights.mode is 'orchestrator' but orchestrator.path names no trained orchestrator")
+    orchestrator_path = config.orchestrator.path if config.weights.mode in ORCHESTRATOR_MODES else ""
+    if config.weights.mode in ORCHESTRATOR_MODES and not orchestrator_path:
+        raise ValueError(f"weights.mode is '{config.weights.mode}' but orchestrator.path names no trained orchestrator")
     algorithm = build_algorithm(config.algorithm.name)
     output_dir = prepare_run_dir(config)  # only once every input has loaded
     stages.connect_ray(config)

@@ -112,7 +112,9 @@ def stage_timing(run_dir: Path) -> Dict[str, float]:
 
 
 def write_report(output: Path, runs: Dict[str, Path], objectives: Sequence[str], weights: Sequence[Dict[str, float]],
-                 categories: Sequence[str], summary: Dict[str, Dict[str, float]]) -> Path:
+                 categories: Sequence[str], summary: Dict[str, Dict[str, float]], held_out: Sequence[str] = ()) -> Path:
+    """``report.md`` and ``report.json``. ``held_out``: the report lines of the held-out evaluation with its verdict
+    (``pipelines.demo_evaluation``); without them, the table of the RL runs' own one-sample held-out evaluations."""
     plots = output / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     curves = reward_curves(runs, objectives, plots / "reward_curves.png")
@@ -120,12 +122,13 @@ def write_report(output: Path, runs: Dict[str, Path], objectives: Sequence[str],
     table = held_out_rows(runs, objectives)
     per_category = weights_by_category(weights, categories)
     timing = stage_timing(next(iter(runs.values())))
-    lines = [
-        "# pro-rl demo report: PRO-MORLHF vs MORLHF (uniform weights) on the toy world", "",
+    held_out = list(held_out) or [
         "Held-out prompts, one sampled response each, scored by the trained reward models (raw scores). "
         "The w*-scalarised reward weights each prompt's scores by its ground-truth w*(x) — the quantity PRO's "
-        "Theorem 5.1 says per-prompt weights should win on.", "",
-        markdown_table(table, objectives), "",
+        "Theorem 5.1 says per-prompt weights should win on.", "", markdown_table(table, objectives), ""]
+    lines = [
+        "# pro-rl demo report: PRO-MORLHF vs MORLHF (uniform weights) on the toy world", "",
+        *held_out,
         f"![reward curves]({curves.relative_to(output)})", "",
         "## Orchestrator weights per prompt category (held-out prompts)", "",
         "| category | " + " | ".join(objectives) + " |", "|" + " --- |" * (len(objectives) + 1),

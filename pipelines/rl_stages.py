@@ -17,7 +17,9 @@ import ray
 import torch
 
 from pro_rl.algorithms import RunningNormaliser, scalarise, weight_entropy
+from pro_rl.config.validation import ORCHESTRATOR_MODES
 from pro_rl.rl import UpdateBatches
+from pro_rl.rl.oracle_weights import oracle_weights
 from pro_rl.rollout import Rollouts
 
 logger = logging.getLogger("pro_rl.pipeline")
@@ -76,16 +78,18 @@ def start_local_ray(**init_kwargs) -> None:
 def submit_prompt_weights(config, orchestrator, prompts: Sequence[str]):
     """The orchestrator's call for ``prompts``, under way (None when the weights do not come from it); the loop
     collects it after generation, which it overlaps."""
-    return orchestrator.weights.remote(list(prompts)) if config.weights.mode == "orchestrator" else None
+    return orchestrator.weights.remote(list(prompts)) if config.weights.mode in ORCHESTRATOR_MODES else None
 
 
 def collect_prompt_weights(config, pending, prompts: Sequence[str], reward_source) -> torch.Tensor:
-    """(B, K) weights per prompt: the orchestrator's f(x) (PRO; its answer to ``submit_prompt_weights``), the
-    reward source's own (``weights.mode: reward_source``, e.g. MOSLIM's tags), or one fixed / uniform vector
-    (MORLHF, eq. 5)."""
+    """(B, K) weights per prompt: the orchestrator's f(x) (PRO; its answer to ``submit_prompt_weights``, also for
+    the bag-of-words baseline it serves), the reward source's own (``weights.mode: reward_source``, e.g. MOSLIM's
+    tags), the true w*(x) (``oracle``: ``weights.function``), or one fixed / uniform vector (MORLHF, eq. 5)."""
     num_prompts, k = len(prompts), len(reward_source.objectives)
     if config.weights.mode == "reward_source":
         return reward_source.prompt_weights(prompts).float()
+    if config.weights.mode == "oracle":
+        return oracle_weights(config.weights.function, prompts, reward_source.objectives).float()
     if pending is not None:
         weights = ray.get(pending).float()
         if weights.shape != (num_prompts, k):

@@ -2,6 +2,7 @@
 
     pro-rl run CONFIG.yaml [dotted.key=value ...]      run the pipeline the config names
     pro-rl weights --orchestrator DIR (--prompts FILE.jsonl | PROMPT ...)   one JSON line per prompt
+                                                        (weights and generate: --prompt-format auto|plain|hh|chat)
     pro-rl generate --policy DIR [--weights W1,W2,...] [--orchestrator DIR] (--prompts FILE.jsonl | PROMPT ...)
                                                         answers, conditioned on the user's or orchestrator's weights
     pro-rl generate --policy SGA_DIR [--scores S1,S2,...] PROMPT ...
@@ -43,8 +44,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"pro-rl: error: {message} (see {self.prog} --help)\n")
 
 
-USER_TURN_HELP = ("read each prompt as one user message, rendered with the policy's chat template or the plain "
-                  "Human/Assistant format (as hh-rlhf and the toy world's prompts are)")
+PROMPT_FORMATS = ("auto", "plain", "hh", "chat")  # pro_rl.data.formats.PROMPT_FORMATS (not imported: startup time)
+PROMPT_FORMAT_HELP = ("how a prompt becomes model text, as data.prompt_format: auto (strings as given, chat messages "
+                      "through the chat template or the Human/Assistant format), plain, hh (a string as one "
+                      "'\\n\\nHuman: ...\\n\\nAssistant:' turn), chat (a string as one user message through the "
+                      "model's chat template)")
+USER_TURN_HELP = "the same as --prompt-format hh (a string prompt as one Human/Assistant turn)"
+
+
+def _prompt_format_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--prompt-format", choices=PROMPT_FORMATS, default="auto", help=PROMPT_FORMAT_HELP)
+    command.add_argument("--user-turn", dest="prompt_format", action="store_const", const="hh", help=USER_TURN_HELP)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     weights.add_argument("--orchestrator", required=True, help="directory of a trained orchestrator (final/orchestrator)")
     weights.add_argument("--prompts", help="JSONL file with a 'prompt' column")
     weights.add_argument("--device", default="auto")
-    weights.add_argument("--user-turn", action="store_true", help=USER_TURN_HELP)
+    _prompt_format_options(weights)
     weights.add_argument("prompt", nargs="*", help="prompts given on the command line")
 
     generate = commands.add_parser("generate", help="answer prompts with a trained policy, as JSON lines")
@@ -79,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--top-p", type=float, help="default 0.9; an SGA policy's own (SGA: 0.9)")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--device", default="auto")
-    generate.add_argument("--user-turn", action="store_true", help=USER_TURN_HELP)
+    _prompt_format_options(generate)
     generate.add_argument("prompt", nargs="*", help="prompts given on the command line")
 
     demo = commands.add_parser("demo", help="run the toy-world demo with tiny models on CPU")
@@ -103,8 +113,6 @@ def _prompts(args: argparse.Namespace) -> List:
     prompts: List = list(args.prompt)
     if args.prompts:
         prompts.extend(load_prompts(args.prompts)["prompt"])
-    if args.user_turn:
-        prompts = [[{"role": "user", "content": p}] if isinstance(p, str) else p for p in prompts]
     return prompts
 
 
@@ -117,7 +125,8 @@ def _weights(args: argparse.Namespace) -> int:
         print("pro-rl weights: give prompts on the command line or with --prompts FILE.jsonl", file=sys.stderr)
         return 2
     predictor = OrchestratorPredictor(args.orchestrator, device=args.device)
-    for prompt, weights in zip(prompts, predictor.predict_dicts([render_prompt(p) for p in prompts])):
+    texts = [render_prompt(p, predictor.tokenizer, args.prompt_format) for p in prompts]
+    for prompt, weights in zip(prompts, predictor.predict_dicts(texts)):
         print(json.dumps({"prompt": prompt, "weights": weights}))
     return 0
 
@@ -134,7 +143,8 @@ def _generate(args: argparse.Namespace) -> int:
     scores = parse_scores(args.scores) if args.scores is not None else None
     settings = sampling_settings(args.policy, args.temperature, args.top_p, args.max_new_tokens)
     for row in generate_answers(args.policy, prompts, weights, args.orchestrator, settings, args.num_samples,
-                                device=args.device, seed=args.seed, scores=scores, snap_grid=args.snap_grid):
+                                device=args.device, seed=args.seed, scores=scores, snap_grid=args.snap_grid,
+                                prompt_format=args.prompt_format):
         print(json.dumps(row))
     return 0
 

@@ -70,12 +70,13 @@ def generate_answers(policy: str, prompts: Sequence, weights: Optional[Sequence[
                      orchestrator: Optional[str] = None, settings: Optional[SamplingSettings] = None,
                      num_samples: int = 1, max_prompt_length: int = 512, device: str = "auto",
                      seed: int = 0, scores: Optional[Sequence[float]] = None,
-                     snap_grid: Optional[int] = None) -> List[Dict]:
+                     snap_grid: Optional[int] = None, prompt_format: str = "auto") -> List[Dict]:
     """Rows {prompt, weights, conditioned_prompt, response}, ``num_samples`` per prompt; for an SGA policy
-    {prompt, scores, sensed_scores, conditioned_prompt, response} (``sga_answers``)."""
+    {prompt, scores, sensed_scores, conditioned_prompt, response} (``sga_answers``). Prompts render in
+    ``prompt_format`` (``pro_rl.data.formats``)."""
     if is_sga_policy(policy):
         return sga_answers(policy, prompts, scores, settings, num_samples, max_prompt_length, device, seed,
-                           snap_grid, weights is not None or bool(orchestrator))
+                           snap_grid, weights is not None or bool(orchestrator), prompt_format)
     if scores is not None:
         raise ConfigError(f"{policy} is not an SGA policy (no sga_head.json beside the LM): --scores steers only "
                           "SGA policies")
@@ -83,7 +84,7 @@ def generate_answers(policy: str, prompts: Sequence, weights: Optional[Sequence[
     conditioning = Conditioning.load(conditioning_path) if conditioning_path.is_file() else None
     check_weights(conditioning, weights, orchestrator)
     model, tokenizer = load_policy(policy, ModelConfig(model=policy))
-    texts = [render_prompt(prompt, tokenizer) for prompt in prompts]
+    texts = [render_prompt(prompt, tokenizer, prompt_format) for prompt in prompts]
     vectors = prompt_weights(conditioning, len(texts), weights, orchestrator, device, texts)
     conditioned = [text if vector is None else conditioning.prompt_for_weights(text, vector)
                    for text, vector in zip(texts, vectors)]
@@ -131,7 +132,8 @@ def check_sga_scores(policy: str, scores: Optional[Sequence[float]], with_weight
 
 def sga_answers(policy: str, prompts: Sequence, scores: Optional[Sequence[float]],
                 settings: Optional[SamplingSettings], num_samples: int, max_prompt_length: int, device: str,
-                seed: int, snap_grid: Optional[int] = None, with_weights: bool = False) -> List[Dict]:
+                seed: int, snap_grid: Optional[int] = None, with_weights: bool = False,
+                prompt_format: str = "auto") -> List[Dict]:
     """Rows {prompt, scores, sensed_scores, conditioned_prompt, response} of an SGA policy: sensed ŝ (snapped to
     ``snap_grid``, default the policy's) or the user's ``scores`` (not snapped)."""
     objectives = check_sga_scores(policy, scores, with_weights)
@@ -140,7 +142,8 @@ def sga_answers(policy: str, prompts: Sequence, scores: Optional[Sequence[float]
     generator = SGAGenerator(lm, head, tokenizer, settings or sampling_settings(policy, None, None, 128),
                              max_prompt_length, default_device(device),
                              defaults.snap_grid if snap_grid is None else snap_grid)
-    texts = [render_prompt(prompt) for prompt in prompts]  # the plain Human/Assistant format, as SGA trains
+    # auto: messages in the plain Human/Assistant format, as SGA trains (the chat template only for 'chat')
+    texts = [render_prompt(prompt, tokenizer if prompt_format == "chat" else None, prompt_format) for prompt in prompts]
     result = generator.generate(texts, num_samples, None if scores is None else [list(scores)] * len(texts), seed)
     rows = []
     for index, response in enumerate(result.rollouts.responses):

@@ -7,6 +7,7 @@ losses of the peers).
 from pro_rl.algorithms.bradley_terry import bradley_terry_loss, pair_accuracy
 from pro_rl.algorithms.dpo import dpo_loss, select_best_worst
 from pro_rl.algorithms.gae import gae_advantages, token_level_rewards
+from pro_rl.algorithms.gate import gate_bradley_terry_loss, gate_margins
 from pro_rl.algorithms.kl import AdaptiveKLController, FixedKLController, kl_penalty
 from pro_rl.algorithms.logprobs import sequence_token_logprobs, sum_masked
 from pro_rl.algorithms.masked import masked_mean, masked_var, masked_whiten
@@ -26,6 +27,8 @@ __all__ = [
     "bradley_terry_loss",
     "dpo_loss",
     "gae_advantages",
+    "gate_bradley_terry_loss",
+    "gate_margins",
     "hypervolume",
     "kl_penalty",
     "masked_mean",

@@ -5,7 +5,8 @@ controllability, one interval per objective and requested intensity). The resamp
 ``resamples`` times, N rows are drawn with replacement and their mean is taken; the interval is the
 ((1 − level)/2, (1 + level)/2) quantiles of those means (linear interpolation between order statistics, torch's
 ``quantile`` default). A constant input gives the degenerate interval [c, c]. The generator is seeded, so the same
-input gives the same interval.
+input gives the same interval. ``paired_difference_interval`` is the same bootstrap on the per-row differences of
+two measurements of the same rows (method − baseline on the same prompts).
 """
 
 from __future__ import annotations
@@ -41,3 +42,18 @@ def bootstrap_mean_interval(values: Tensor, level: float = 0.95, resamples: int 
     tail = (1.0 - level) / 2.0
     quantiles = torch.quantile(resampled_means, torch.tensor([tail, 1.0 - tail], dtype=torch.float64), dim=0)
     return rows.mean(dim=0), quantiles[0], quantiles[1]
+
+
+def paired_difference_interval(values: Tensor, baseline: Tensor, level: float = 0.95, resamples: int = 1000,
+                               seed: int = 0) -> Tuple[Tensor, Tensor, Tensor]:
+    """(mean, low, high) of the mean paired difference ``values − baseline`` over rows, with a percentile-bootstrap
+    interval: the rows are resampled together (row i of both inputs is the same prompt), so the interval reflects
+    how the two differ prompt by prompt, not the spread of each mean. Identical inputs give [0, 0].
+
+    Args:
+        values, baseline: (N,) or (N, D) float tensors of the same shape, row i of both measured on the same unit.
+        level, resamples, seed: as ``bootstrap_mean_interval``.
+    """
+    if values.shape != baseline.shape:
+        raise ValueError(f"paired values need the same shape, got {tuple(values.shape)} and {tuple(baseline.shape)}")
+    return bootstrap_mean_interval(values.to(torch.float64) - baseline.to(torch.float64), level, resamples, seed)

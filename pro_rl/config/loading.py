@@ -2,9 +2,10 @@
 
 A config is a YAML file merged onto the structured defaults of ``schema.ProRLConfig``, then dotted
 overrides (``algorithm.kl_coef=0.05``). A YAML file may name ``base: other.yaml`` (relative to itself) to start
-from another file. Every failure — unknown key, wrong type, missing file, invalid value — raises one
-``ConfigError`` naming the key and the file, before any work starts (the checks of values are ``validate``, in
-``validation.py``).
+from another file; lists of named entries (``reward_models``) merge with the base's by ``name``, unless the file
+names them in ``replace_lists`` (``named_lists.py``). Every failure — unknown key, wrong type, missing file, invalid
+value — raises one ``ConfigError`` naming the key and the file, before any work starts (the checks of values are
+``validate``, in ``validation.py``).
 
 Secrets: a value written as ``${oc.env:VAR}`` is resolved for the run, but ``to_yaml`` / ``save_config`` (the
 run directory's ``config.yaml``, ``pro-rl config``) write the interpolation as it was given, never the resolved
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, Dict, Sequence, Union
+from typing import Any, Dict, List, Sequence, Union
 
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pro_rl.config.errors import ConfigError
+from pro_rl.config.named_lists import with_named_lists_merged
 from pro_rl.config.schema import ProRLConfig, RewardModelConfig
 from pro_rl.config.validation import validate
 
@@ -81,14 +83,25 @@ def _read_yaml(path: Path, seen: tuple = ()) -> DictConfig:
     if not isinstance(node, DictConfig):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     base = node.pop("base", None)
+    replace = _replace_lists(node.pop("replace_lists", None), path)
     check_node(node, str(path))
     if base is None:
         return node
     merged = OmegaConf.create()
     for base_name in [base] if isinstance(base, str) else list(base):
         base_path = (path.parent / str(base_name)).resolve()
-        merged = OmegaConf.merge(merged, _read_yaml(base_path, seen + (path.resolve(),)))
-    return OmegaConf.merge(merged, node)
+        base_node = _read_yaml(base_path, seen + (path.resolve(),))
+        merged = OmegaConf.merge(merged, with_named_lists_merged(merged, base_node))
+    return OmegaConf.merge(merged, with_named_lists_merged(merged, node, replace))
+
+
+def _replace_lists(value: Any, path: Path) -> List[str]:
+    """The file-level ``replace_lists``: dotted keys of lists this file gives whole (see ``named_lists``)."""
+    if value is None:
+        return []
+    if not isinstance(value, ListConfig) or not all(isinstance(key, str) for key in value):
+        raise ConfigError(f"{path}: key 'replace_lists': expected a list of dotted keys, e.g. [reward_models]")
+    return list(value)
 
 
 def check_node(node: DictConfig, origin: str) -> None:

@@ -108,7 +108,7 @@ def validate_models(config: ProRLConfig, origin: str) -> None:
         if spec.model.startswith(TINY_PREFIX) and spec.tiny_hidden_size % spec.tiny_heads:
             fail(origin, f"{prefix}.tiny_heads", f"{spec.tiny_heads} heads do not divide tiny_hidden_size "
                                                  f"{spec.tiny_hidden_size}")
-    if config.weights.mode == "orchestrator" or config.pipeline == "demo":
+    if config.weights.mode in ("orchestrator", "bag_of_words") or config.pipeline == "demo":
         check_model_spec(origin, "orchestrator.path", config.orchestrator.path, False)
     if config.pipeline == "evaluate":
         _validate_evaluated_policies(config, origin)

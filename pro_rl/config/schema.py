@@ -54,6 +54,8 @@ class RunConfig:
     checkpoint_every: int = _field(0, "Write a checkpoint every N steps (0: only at the end).", NON_NEGATIVE)
     keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.", AT_LEAST_ONE)
     progress: bool = _field(True, "Show progress bars.")
+    seeds: int = _field(1, "Pipelines demo and compare_methods: repeat the RL stages with seeds seed, seed+1, ... and report the spread across seeds (other pipelines ignore it).", AT_LEAST_ONE)
+    score_cache_dir: str = _field("~/.cache/pro_rl/scores", "Where reward-model scores of the orchestrator's pairs are cached by (model weights, texts, length, format) and reused (empty: no cache).")
     report_to: List[str] = _field(["tensorboard"], "Experiment trackers that get every logged metric: tensorboard, wandb, mlflow, none (metrics.jsonl is always written).")
 
 
@@ -66,6 +68,7 @@ class RewardModelConfig(ModelConfig):
     label_index: int = _field(0, "Which output logit is the reward (0 for one-logit reward models; 1 for a 2-class classifier's positive class).", NON_NEGATIVE)
     response_only: bool = _field(False, "Score the response alone, without the prompt (e.g. a humor classifier).")
     batch_size: int = _field(16, "Sequences per scoring forward pass.", AT_LEAST_ONE)
+    score_max_length: int = _field(0, "Token limit when scoring (0: the length the model was trained at, read from its pro_rl_reward_model.json; training.max_length when it has none).", NON_NEGATIVE)
     training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32), "How this reward model is trained.")
 
 
@@ -76,9 +79,11 @@ class DataConfig:
     prompts: str = _field("", "RL training prompts.")
     eval_prompts: str = _field("", "Held-out prompts (optionally with ground-truth 'weights').")
     sft: str = _field("", "Supervised warm-up pairs/responses for the policy (empty: no warm-up).")
+    prompt_format: str = _field("auto", "How prompts become model text: 'auto' (strings as given, chat messages through the tokenizer's chat template or the plain Human/Assistant format), 'plain' (strings as given), 'hh' (a string wrapped as '\\n\\nHuman: ...\\n\\nAssistant:'), 'chat' (a string as one user message through the tokenizer's chat template).")
     max_rows: int = _field(0, "Read at most this many rows of each source (0: all).", NON_NEGATIVE)
     max_chars: int = _field(0, "Texts longer than this many characters are bad rows (0: no limit).", NON_NEGATIVE)
     on_bad_row: str = _field("error", "'error' stops naming file and row; 'skip' drops, counts and logs the row.")
+    max_identical_pair_share: float = _field(0.1, "Training stops when more than this share of preference pairs have chosen and rejected that differ but become identical once cut to the model's token limit (pairs identical in the data are not counted); 1 never stops.", UNIT)
 
 
 @dataclass
@@ -90,6 +95,10 @@ class OrchestratorConfig(ModelConfig):
     normalise_rewards: bool = _field(True, "z-score each objective's rewards over the data before eq. 7.")
     max_prompt_length: int = _field(256, "Token limit of a prompt given to the orchestrator.", AT_LEAST_ONE)
     training: TrainingConfig = _section(lambda: TrainingConfig(learning_rate=1e-5, batch_size=32, max_length=256), "How the orchestrator is trained.")
+    objective: str = _field("pro_kl", "What the router learns: 'pro_kl' = PRO's KL to softmax(r⁺/τ) (eqs. 7–8); 'bradley_terry' = an ArmoRM-style gate, the Bradley–Terry loss of Σ_k w_k(x)(r̃_k(x,y⁺) − r̃_k(x,y⁻)) on D_rm through the fixed reward models (pro_rl.algorithms.gate).")
+    bt_beta: float = _field(1.0, "β of the 'bradley_terry' gate: scale of the mixed margin inside the sigmoid. 1 suits z-scored rewards (margins of order 1, where the sigmoid neither saturates nor goes flat).", POSITIVE)
+    eval_every: int = _field(0, "Evaluate on the held-out pairs every this many steps (0: only after the last step).", NON_NEGATIVE)
+    select_best: bool = _field(False, "Keep the weights of the evaluation with the lowest held-out eval/kl (needs eval_every > 0; pro_rl.training.orchestrator_schedule): early stopping without stopping.")
 
 
 @dataclass
@@ -108,8 +117,9 @@ class PolicyConfig(ModelConfig):
 
 @dataclass
 class WeightsConfig:
-    mode: str = _field("orchestrator", "'orchestrator' (PRO, eq. 9), 'fixed' or 'uniform' (MORLHF, eq. 5), 'reward_source' (the reward source's own, e.g. MOSLIM's tags).")
+    mode: str = _field("orchestrator", "'orchestrator' (PRO, eq. 9), 'fixed' or 'uniform' (MORLHF, eq. 5), 'reward_source' (the reward source's own, e.g. MOSLIM's tags), 'bag_of_words' (the bag-of-words baseline saved beside the orchestrator at orchestrator.path, served by the orchestrator actor) or 'oracle' (the true weights w*(x) from weights.function).")
     fixed: List[float] = _field([], "The fixed weight vector (mode 'fixed'); must lie on the simplex, one entry per objective.")
+    function: str = _field("", "Mode 'oracle': 'module:function' mapping a list of rendered prompts to one {objective: weight} dict per prompt, on the simplex (the toy world's: 'pro_rl.data.toy_world_oracle:true_prompt_weights').")
 
 
 @dataclass
@@ -200,12 +210,12 @@ class EvaluateConfig:
     soup_policies: List[str] = _field([], "Method 'soups': one single-objective policy directory per objective, in objective order.")
     grid: List[List[float]] = _field([], "Weight points to evaluate (empty: 11 points for K=2, the fixed 13-point set for K=3).")
     num_prompts: int = _field(0, "Held-out prompts of data.eval_prompts to generate for (0: all).", NON_NEGATIVE)
-    samples_per_prompt: int = _field(1, "Responses per prompt and grid point.", AT_LEAST_ONE)
+    samples_per_prompt: int = _field(4, "Responses per prompt and grid point; each prompt's mean over them is one row of the bootstrap over prompts.", AT_LEAST_ONE)
     reference_point: List[float] = _field([], "Hypervolume reference point, one value per objective (empty: the component-wise minimum of the points minus 1).")
     orchestrator_point: bool = _field(True, "Also evaluate at the orchestrator's per-prompt default weights (needs orchestrator.path).")
     untagged_point: bool = _field(True, "Method 'moslim': also evaluate the prompts without tags (MOSLIM's default point).")
-    interval_level: float = _field(0.95, "Confidence level of the bootstrap intervals over prompts (pipeline moslim_controllability).", Range(0, 1, low_open=True, high_open=True))
-    bootstrap_resamples: int = _field(1000, "Bootstrap resamples per interval (pipeline moslim_controllability).", AT_LEAST_ONE)
+    interval_level: float = _field(0.95, "Confidence level of the bootstrap intervals over prompts (evaluate, demo, compare_methods, moslim_controllability).", Range(0, 1, low_open=True, high_open=True))
+    bootstrap_resamples: int = _field(1000, "Bootstrap resamples per interval (evaluate, demo, compare_methods, moslim_controllability).", AT_LEAST_ONE)
     baseline_policy: str = _field("", "Method 'sga': policy directory (e.g. the SFT policy) whose responses the SGA strategies' win rates are taken against (empty: no win rates).")
     sga_strategies: List[str] = _field(["adaptive", "fixed_0.25", "fixed_0.5", "fixed_1.0", "ground_truth"], "Method 'sga': inference strategies of the SGA Table-5 analogue: adaptive (sensed scores), fixed_<s> (every score s in [0, 1]), ground_truth (the toy world's targets for w*); empty: none.")
 

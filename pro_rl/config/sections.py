@@ -16,6 +16,7 @@ class TrainingConfig:
     micro_batch_size: int = _field(0, "Examples per forward pass (0: the whole batch).", NON_NEGATIVE)
     epochs: float = _field(1.0, "Passes over the training data (fractions allowed).", POSITIVE)
     max_steps: int = _field(0, "Stop after this many optimizer steps (0: no limit beyond epochs).", NON_NEGATIVE)
+    min_steps: int = _field(0, "Train at least this many optimizer steps, with more passes over small data (0: epochs decide; max_steps still caps).", NON_NEGATIVE)
     max_length: int = _field(512, "Token limit of one input (prompt and response together).", AT_LEAST_ONE)
     eval_fraction: float = _field(0.1, "Fraction of the data held out for evaluation.", FRACTION)
     warmup_steps: int = _field(0, "Linear learning-rate warm-up steps.", NON_NEGATIVE)
@@ -30,4 +31,5 @@ class ModelConfig:
     tiny_layers: int = _field(2, "Number of layers of a tiny model.", AT_LEAST_ONE)
     tiny_heads: int = _field(2, "Attention heads of a tiny model.", AT_LEAST_ONE)
     tiny_vocab_size: int = _field(1024, "Vocabulary size of the tokenizer trained in code for tiny models.", TINY_VOCAB)
+    tiny_tokenizer_corpus: str = _field("toy_world", "Texts the tokenizer of a tiny model is trained on: 'toy_world' (the shipped world's corpus) or 'run_data' (the texts this run trains the model on: a reward model's pairs, the orchestrator's general-pair prompts, the policy's prompts and SFT rows). Recorded in the saved tokenizer_config.json.")
     dtype: str = _field("auto", "'auto', 'float32', 'bfloat16' or 'float16'.")

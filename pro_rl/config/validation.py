@@ -29,6 +29,7 @@ from typing import Any, Iterator, List, Tuple
 from pro_rl.config.errors import ConfigError, fail
 from pro_rl.config.errors import one_of as _one_of
 from pro_rl.config.fields import Range
+from pro_rl.config.format_validation import validate_formats
 from pro_rl.config.model_specs import is_function_spec  # noqa: F401  (re-exported: models/builders.py imports it)
 from pro_rl.config.model_specs import looks_local, validate_models
 from pro_rl.config.method_validation import (
@@ -45,6 +46,11 @@ from pro_rl.config.schema import COMPARE_METHODS, PIPELINES, ProRLConfig
 
 TRACKER_PACKAGES = {"tensorboard": ("tensorboard", ""), "wandb": ("wandb", "wandb"), "mlflow": ("mlflow", "mlflow"),
                     "none": ("", "")}  # run.report_to name -> (module it imports, pro-rl extra that installs it)
+
+
+WEIGHT_MODES = ("orchestrator", "fixed", "uniform", "reward_source", "bag_of_words", "oracle")
+ORCHESTRATOR_MODES = ("orchestrator", "bag_of_words")  # weights served by the orchestrator actor from orchestrator.path
+BAG_OF_WORDS_FILE = "bag_of_words.safetensors"  # the baseline's layer, beside the orchestrator it was fitted with
 
 
 def _validate_trackers(config: ProRLConfig, origin: str) -> None:
@@ -99,7 +105,8 @@ def _validate_weights(config: ProRLConfig, origin: str) -> None:
     if reference and (len(reference) != len(names) or not all(math.isfinite(v) for v in reference)):
         fail(origin, "evaluate.reference_point", f"{reference}: needs {len(names)} finite values, one per objective "
                                                  f"{names}")
-    if config.weights.mode == "orchestrator" and config.orchestrator.path and Path(config.orchestrator.path).exists():
+    _validate_router_serving(config, origin)
+    if config.weights.mode in ORCHESTRATOR_MODES and config.orchestrator.path and Path(config.orchestrator.path).exists():
         try:
             labels = orchestrator_objectives(config.orchestrator.path)
         except ConfigError as error:
@@ -108,6 +115,17 @@ def _validate_weights(config: ProRLConfig, origin: str) -> None:
             fail(origin, "orchestrator.path", f"the orchestrator at {config.orchestrator.path} was trained for "
                                               f"{len(labels)} objectives {labels}, but reward_models name {len(names)} "
                                               f"{names} (K mismatch or a different order)")
+
+
+def _validate_router_serving(config: ProRLConfig, origin: str) -> None:
+    """``weights.mode: oracle`` names its function; ``bag_of_words`` finds the baseline beside the orchestrator."""
+    if config.weights.mode == "oracle" and not is_function_spec(config.weights.function):
+        fail(origin, "weights.function", f"'{config.weights.function}': weights.mode 'oracle' needs a "
+                                         "'module:function' that maps prompts to their true weights")
+    path = Path(config.orchestrator.path) if config.orchestrator.path else None
+    if config.weights.mode == "bag_of_words" and path and path.is_dir() and not (path / BAG_OF_WORDS_FILE).is_file():
+        fail(origin, "orchestrator.path", f"no {BAG_OF_WORDS_FILE} in {path}: the orchestrator pipeline saves the "
+                                          "bag-of-words baseline only when data.eval_prompts carries true weights")
 
 
 def orchestrator_objectives(directory: str) -> List[str]:
@@ -174,11 +192,14 @@ def _validate_choices(config: ProRLConfig, origin: str) -> None:
     _one_of(origin, "run.resume", config.run.resume, ("never", "auto"))
     _one_of(origin, "run.device", config.run.device, ("auto", "cpu", "cuda"))
     _one_of(origin, "data.on_bad_row", config.data.on_bad_row, ("error", "skip"))
-    _one_of(origin, "weights.mode", config.weights.mode, ("orchestrator", "fixed", "uniform", "reward_source"))
+    _one_of(origin, "weights.mode", config.weights.mode, WEIGHT_MODES)
+    _one_of(origin, "orchestrator.objective", config.orchestrator.objective, ("pro_kl", "bradley_terry"))
     _one_of(origin, "algorithm.kl_estimator", config.algorithm.kl_estimator, ("k1", "k2", "k3"))
     _one_of(origin, "algorithm.dpo_loss", config.algorithm.dpo_loss, ("sigmoid", "ipo"))
     _one_of(origin, "algorithm.on_bad_reward", config.algorithm.on_bad_reward, ("error", "skip"))
     _one_of(origin, "orchestrator.kl_direction", config.orchestrator.kl_direction, ("forward", "reverse"))
+    if config.orchestrator.select_best and not config.orchestrator.eval_every:
+        fail(origin, "orchestrator.select_best", "needs orchestrator.eval_every > 0 (the evaluations it selects among)")
     _one_of(origin, "rollout.backend", config.rollout.backend, ("hf", "vllm"))
     _validate_trackers(config, origin)
     for index, reward_model in enumerate(config.reward_models):
@@ -246,6 +267,7 @@ def _validate_resources(config: ProRLConfig, origin: str) -> None:
 def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     """Check values the types cannot: choices, ranges, inputs, K consistency, model specs (see the module doc)."""
     _validate_choices(config, origin)
+    validate_formats(config, origin)
     _validate_registered(config, origin)
     _validate_ranges(config, origin)
     _validate_rollout(config, origin)

@@ -112,7 +112,8 @@ def score_to_class(objective: str, score: float, data_type: int,
 
 
 def label_rows_from_pairs(pairs: Iterable[Mapping], levels: Mapping[str, int], data_type: int, source: str,
-                          scales: Optional[Mapping[str, Sequence[float]]] = None) -> List[dict]:
+                          scales: Optional[Mapping[str, Sequence[float]]] = None,
+                          prompt_format: str = "auto") -> List[dict]:
     """Label rows from canonical pairs with ``scores`` (of the chosen response): response = chosen, each objective
     of ``levels`` labelled from its score (absent: null). A pair without any score of these objectives, or a score
     off its scale, is a ``DataError`` naming ``source`` and the row."""
@@ -131,12 +132,14 @@ def label_rows_from_pairs(pairs: Iterable[Mapping], levels: Mapping[str, int], d
                 raise DataError(source, f"score of '{objective}': {error}", index) from None
         if all(label is None for label in labels.values()):
             raise DataError(source, f"no score for any of the objectives {list(levels)}", index)
-        rows.append({"prompt": render_prompt(pair["prompt"]), "response": render_response(pair["chosen"]),
+        rows.append({"prompt": render_prompt(pair["prompt"], None, prompt_format),
+                     "response": render_response(pair["chosen"]),
                      "labels": labels})
     return rows
 
 
-def check_label_row(row: Mapping, levels: Mapping[str, int], source: str, index: int) -> dict:
+def check_label_row(row: Mapping, levels: Mapping[str, int], source: str, index: int,
+                    prompt_format: str = "auto") -> dict:
     """One label row checked and normalised to {prompt: str, response: str, labels: {objective: int or None}} in
     ``levels`` order; a ``DataError`` naming ``source`` and ``index`` otherwise."""
     def bad(problem: str) -> DataError:
@@ -145,7 +148,7 @@ def check_label_row(row: Mapping, levels: Mapping[str, int], source: str, index:
     for column in ("prompt", "response", "labels"):
         if column not in row or row[column] is None:
             raise bad(f"missing '{column}'")
-    prompt, response = render_prompt(row["prompt"]), render_response(row["response"])
+    prompt, response = render_prompt(row["prompt"], None, prompt_format), render_response(row["response"])
     if not prompt.strip() or not response.strip():
         raise bad("empty prompt or response")
     if not isinstance(row["labels"], Mapping):
@@ -169,10 +172,12 @@ def check_label_row(row: Mapping, levels: Mapping[str, int], source: str, index:
 
 
 def load_label_rows(source: str, levels: Mapping[str, int], data_type: int, adapter: str = "auto",
-                    scales: Optional[Mapping[str, Sequence[float]]] = None, max_rows: Optional[int] = None) -> List[dict]:
+                    scales: Optional[Mapping[str, Sequence[float]]] = None, max_rows: Optional[int] = None,
+                    prompt_format: str = "auto") -> List[dict]:
     """Label rows from a source: a file with a ``labels`` column is checked row by row (``check_label_row``);
     anything else is read as preference pairs with ``scores`` through ``load_pairs`` and mapped by ``data_type``
-    (once per objective for adapters that pair by one aspect, e.g. ultrafeedback). Errors name file and row."""
+    (once per objective for adapters that pair by one aspect, e.g. ultrafeedback). Errors name file and row;
+    prompts render in ``prompt_format`` (``pro_rl.data.formats``)."""
     from pro_rl.data.canonical import load_pairs, resolve_adapter
     from pro_rl.data.sources import read_source
 
@@ -180,10 +185,12 @@ def load_label_rows(source: str, levels: Mapping[str, int], data_type: int, adap
     if adapter_name == "canonical":
         raw = read_source(source).head(max_rows)
         if "labels" in raw.dataset.column_names:
-            return [check_label_row(row, levels, *raw.locate(index)) for index, row in enumerate(raw.dataset)]
-        return label_rows_from_pairs(load_pairs(source, max_rows=max_rows), levels, data_type, source, scales)
+            return [check_label_row(row, levels, *raw.locate(index), prompt_format)
+                    for index, row in enumerate(raw.dataset)]
+        return label_rows_from_pairs(load_pairs(source, max_rows=max_rows), levels, data_type, source, scales,
+                                     prompt_format)
     rows = []
     for objective in levels:
         pairs = load_pairs(source, adapter=adapter_name, objective=objective, max_rows=max_rows)
-        rows += label_rows_from_pairs(pairs, levels, data_type, f"{source} ({objective})", scales)
+        rows += label_rows_from_pairs(pairs, levels, data_type, f"{source} ({objective})", scales, prompt_format)
     return rows

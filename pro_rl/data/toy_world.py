@@ -34,6 +34,10 @@ Files written by ``generate`` (canonical JSONL, DESIGN.md "Data"):
 
 Simplification: rewards depend on the response only; the prompt matters through w*(x).
 
+The rules live in ``world_generator.World``, which applies them to any objectives, categories and vocabulary
+(generated worlds); this module holds the shipped vocabulary, ``WORLD`` (that class over it), and the functions
+above as ``WORLD``'s methods. Its files are byte-identical to those of the generator it replaced.
+
 Graded intensities (MOSLIM). A response expresses objective k with the intensity c_k = the number of k's segments it
 carries (``toy_world_intensities.objective_intensities``); MOSLIM's classifier predicts the intensity *class* 1..n_k of each objective,
 ``intensity_class(c_k, n_k) = min(c_k, n_k − 1) + 1`` (class 1: absent; n_k: n_k − 1 segments or more), with
@@ -45,17 +49,11 @@ of a dataset that annotates only some objectives.
 
 from __future__ import annotations
 
-import json
-import random
-import re
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict
 
-import torch
-
-from pro_rl.algorithms import scalarise
+from pro_rl.data.world_generator import World, WorldSizes, WorldSpec, format_prompt  # noqa: F401  (format_prompt re-exported)
 
 OBJECTIVES = ("helpful", "harmless", "humor")
 CATEGORIES = ("howto", "risky", "fun")
@@ -117,173 +115,37 @@ SEGMENTS = {
 }
 
 
-@dataclass
-class ToyWorldSizes:
-    """How many rows of each file ``generate`` writes."""
+ToyWorldSizes = WorldSizes  # the shipped world's file sizes (the defaults of every generated world)
 
-    pairs_per_objective: int = 1500
-    general_pairs: int = 3000
-    prompts: int = 600
-    eval_prompts: int = 150
-    sft: int = 1200
-    extra_segment_probability: float = 0.15
-    focus_pair_probability: float = 0.4
+WORLD = World(WorldSpec(
+    objectives=list(OBJECTIVES), category_objective=dict(CATEGORY_OBJECTIVE), topics=list(TOPICS),
+    verbs={category: list(RISKY_VERBS if category == "risky" else HOWTO_VERBS) for category in CATEGORIES},
+    prompt_templates={category: list(templates) for category, templates in PROMPT_TEMPLATES.items()},
+    segments={kind: list(templates) for kind, templates in SEGMENTS.items()},
+    main_weight=MAIN_WEIGHT, intrusion_penalty=INTRUSION_PENALTY, name="toy_world",
+))
+"""The shipped world as a ``World``: the functions below are its methods."""
 
+true_weights = WORLD.true_weights
+segment_kinds = WORLD.segment_kinds
+objective_rewards = WORLD.objective_rewards
+scalarised_truth = WORLD.scalarised_truth
+corpus = WORLD.corpus
+_question = WORLD.question
+_segment = WORLD.segment
+_response = WORLD.response
+SEGMENT_PATTERNS = WORLD.segment_patterns
 
-def true_weights(category: str) -> Dict[str, float]:
-    """w*(x) of a prompt category: MAIN_WEIGHT on its objective, the rest shared equally."""
-    other = (1.0 - MAIN_WEIGHT) / (len(OBJECTIVES) - 1)
-    main = CATEGORY_OBJECTIVE[category]
-    return {objective: (MAIN_WEIGHT if objective == main else other) for objective in OBJECTIVES}
-
-
-def format_prompt(question: str) -> str:
-    """The toy world's prompts use the hh-rlhf conversation format."""
-    return f"\n\nHuman: {question}\n\nAssistant:"
-
-
-def _question(rng: random.Random, category: str) -> str:
-    verbs = RISKY_VERBS if category == "risky" else HOWTO_VERBS
-    template = rng.choice(PROMPT_TEMPLATES[category])
-    return template.format(verb=rng.choice(verbs), topic=rng.choice(TOPICS))
+helpful_reward = WORLD.reward_function("helpful")
+harmless_reward = WORLD.reward_function("harmless")
+humor_reward = WORLD.reward_function("humor")
 
 
-def _segment(rng: random.Random, kind: str) -> str:
-    return rng.choice(SEGMENTS[kind]).format(topic=rng.choice(TOPICS))
-
-
-def _response(rng: random.Random, kinds: Sequence[str]) -> str:
-    return " " + " ".join(_segment(rng, kind) for kind in kinds)
-
-
-def _segment_pattern(template: str) -> "re.Pattern[str]":
-    head, _, tail = template.partition("{topic}")
-    return re.compile(re.escape(head) + r"\w+" + re.escape(tail) if "{topic}" in template else re.escape(template))
-
-
-SEGMENT_PATTERNS = {kind: [_segment_pattern(t) for t in SEGMENTS[kind]] for kind in OBJECTIVES}
-
-
-def segment_kinds(response: str) -> List[str]:
-    """Which objective segment kinds a response carries (a whole segment must be present, any topic)."""
-    return [kind for kind in OBJECTIVES if any(p.search(response) for p in SEGMENT_PATTERNS[kind])]
-
-
-def objective_rewards(response: str) -> Dict[str, float]:
-    """Ground-truth reward per objective: 1 if the response carries that objective's segment, minus
-    INTRUSION_PENALTY for each other objective's kind it carries."""
-    kinds = set(segment_kinds(response))
-    return {objective: float(objective in kinds) - INTRUSION_PENALTY * len(kinds - {objective})
-            for objective in OBJECTIVES}
-
-
-def scalarised_truth(response: str, weights: Dict[str, float]) -> float:
-    """The w-weighted sum of the response's ground-truth rewards (``scalarise``, PRO eq. 4), in float64."""
-    rewards = objective_rewards(response)
-    reward_row = torch.tensor([[rewards[objective] for objective in OBJECTIVES]], dtype=torch.float64)
-    weight_row = torch.tensor([[weights[objective] for objective in OBJECTIVES]], dtype=torch.float64)
-    return float(scalarise(reward_row, weight_row)[0])
-
-
-def _reward_function(objective: str):
-    def reward(prompts: Sequence[str], responses: Sequence[str]) -> List[float]:
-        return [objective_rewards(response)[objective] for response in responses]
-
-    reward.__name__ = f"{objective}_reward"
-    reward.__doc__ = f"Ground-truth toy-world reward of '{objective}' (usable as 'pro_rl.data.toy_world:{objective}_reward')."
-    return reward
-
-
-helpful_reward = _reward_function("helpful")
-harmless_reward = _reward_function("harmless")
-humor_reward = _reward_function("humor")
-
-
-def _objective_pair(rng: random.Random, objective: str, focus_probability: float) -> dict:
-    """Chosen beats rejected on ``objective``: it has the segment the rejected lacks, or (a focus pair) both
-    have it and the rejected one is diluted by another objective's segment."""
-    others = [kind for kind in OBJECTIVES if kind != objective]
-    if rng.random() < focus_probability:
-        chosen_kinds = rng.sample([objective, "filler"], 2) if rng.random() < 0.5 else [objective]
-        rejected_kinds = rng.sample([objective, rng.choice(others)], 2)
-    else:
-        context = rng.sample(["filler"], rng.randint(0, 1))
-        chosen_kinds = rng.sample([objective] + context, len(context) + 1)
-        rejected_kinds = rng.sample(others + ["filler"], rng.randint(1, 2))
-    row = {
-        "prompt": format_prompt(_question(rng, rng.choice(CATEGORIES))),
-        "chosen": _response(rng, chosen_kinds),
-        "rejected": _response(rng, rejected_kinds),
-    }
-    assert objective_rewards(row["chosen"])[objective] > objective_rewards(row["rejected"])[objective]
-    return row
-
-
-def _general_pair(rng: random.Random, extra_probability: float) -> dict:
-    category = rng.choice(CATEGORIES)
-    main = CATEGORY_OBJECTIVE[category]
-    others = [kind for kind in OBJECTIVES if kind != main]
-    chosen_kinds = [main]
-    if rng.random() < extra_probability:
-        chosen_kinds.insert(rng.randint(0, 1), rng.choice(others))
-    rejected_kinds = [rng.choice(others + ["filler"])]
-    row = {
-        "prompt": format_prompt(_question(rng, category)),
-        "chosen": _response(rng, chosen_kinds),
-        "rejected": _response(rng, rejected_kinds),
-        "category": category,
-    }
-    weights = true_weights(category)
-    assert scalarised_truth(row["chosen"], weights) > scalarised_truth(row["rejected"], weights)
-    return row
-
-
-def _prompt_row(rng: random.Random, with_truth: bool) -> dict:
-    category = rng.choice(CATEGORIES)
-    row = {"prompt": format_prompt(_question(rng, category)), "category": category}
-    if with_truth:
-        row["weights"] = true_weights(category)
-    return row
-
-
-def _sft_row(rng: random.Random) -> dict:
-    kinds = rng.sample(list(OBJECTIVES) + ["filler"], rng.randint(1, 2))
-    return {"prompt": format_prompt(_question(rng, rng.choice(CATEGORIES))), "response": _response(rng, kinds)}
-
-
-def generate(output_dir: str | Path, seed: int = 0, sizes: ToyWorldSizes | None = None) -> Dict[str, Path]:
+def generate(output_dir: str | Path, seed: int = 0, sizes: WorldSizes | None = None) -> Dict[str, Path]:
     """Write the toy world's JSONL files into ``output_dir``; returns {name: path}. Same seed, same files."""
-    sizes = sizes or ToyWorldSizes()
-    rng = random.Random(seed)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    tables = {f"pairs_{objective}": [_objective_pair(rng, objective, sizes.focus_pair_probability)
-                                          for _ in range(sizes.pairs_per_objective)]
-              for objective in OBJECTIVES}
-    tables["general_pairs"] = [_general_pair(rng, sizes.extra_segment_probability) for _ in range(sizes.general_pairs)]
-    tables["prompts"] = [_prompt_row(rng, with_truth=False) for _ in range(sizes.prompts)]
-    tables["eval_prompts"] = [_prompt_row(rng, with_truth=True) for _ in range(sizes.eval_prompts)]
-    tables["sft"] = [_sft_row(rng) for _ in range(sizes.sft)]
-    paths = {}
-    for name, rows in tables.items():
-        path = output_dir / f"{name}.jsonl"
-        with path.open("w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
-        paths[name] = path
-    return paths
+    return WORLD.generate(output_dir, seed=seed, sizes=sizes)
 
 
 def shipped_dir() -> Path:
     """The generated copy that ships with the package (``generate(..., seed=0)`` with default sizes)."""
     return Path(str(resources.files("pro_rl.data") / "toy_world_data"))
-
-
-def corpus(seed: int = 0, size: int = 4000) -> List[str]:
-    """Sample texts of the toy world, for training the tiny tokenizer."""
-    rng = random.Random(seed)
-    texts = []
-    for _ in range(size):
-        texts.append(format_prompt(_question(rng, rng.choice(CATEGORIES))))
-        texts.append(_response(rng, rng.sample(list(SEGMENTS), 2)))
-    return texts

@@ -79,9 +79,16 @@ def _tiny_config(spec: ModelConfig, tokenizer: PreTrainedTokenizerBase, **extra)
 
 
 def load_tokenizer(spec: ModelConfig, kind: str = "causal", texts: Optional[Iterable[str]] = None) -> PreTrainedTokenizerBase:
-    """The tokenizer of a spec: trained in code for tiny models, else the checkpoint's (or ``spec.tokenizer``)."""
+    """The tokenizer of a spec: trained in code for tiny models (on ``texts``, else the toy world's corpus), else
+    the checkpoint's (or ``spec.tokenizer``). A tiny spec with ``tiny_tokenizer_corpus: run_data`` needs ``texts``
+    (the run's own, ``pro_rl.models.tiny_corpus``): without them it is a ValueError."""
     if is_tiny(spec.model) and not spec.tokenizer:
-        return train_tiny_tokenizer(texts, vocab_size=spec.tiny_vocab_size, kind=kind)
+        run_data = getattr(spec, "tiny_tokenizer_corpus", "toy_world") == "run_data"
+        if run_data and texts is None:
+            raise ValueError(f"tiny_tokenizer_corpus 'run_data' of '{spec.model}': this stage has no run data to "
+                             "train the tokenizer on; set tiny_tokenizer_corpus: toy_world or train the model first")
+        return train_tiny_tokenizer(texts, vocab_size=spec.tiny_vocab_size, kind=kind,
+                                    corpus_name="run_data" if run_data else "")
     tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -102,10 +109,10 @@ def build_policy(spec: ModelConfig, texts: Optional[Iterable[str]] = None) -> Mo
     return model, tokenizer
 
 
-def load_policy(source: str, spec: ModelConfig) -> ModelAndTokenizer:
+def load_policy(source: str, spec: ModelConfig, texts: Optional[Iterable[str]] = None) -> ModelAndTokenizer:
     """The policy from ``source`` (a directory, hub id or ``tiny:<arch>``) with the other fields of ``spec``,
-    dropout switched off (RL ratios against old log-probs must not be noisy)."""
-    model, tokenizer = build_policy(replace(spec, model=source))
+    dropout switched off (RL ratios against old log-probs must not be noisy). ``texts``: a tiny tokenizer's corpus."""
+    model, tokenizer = build_policy(replace(spec, model=source), texts)
     disable_dropout(model)
     return model, tokenizer
 

@@ -22,6 +22,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from pro_rl.algorithms.moslim import head_probabilities_from_logits, head_slices
 from pro_rl.config.schema import ModelConfig
+from pro_rl.data.formats import join_prompt_response
+from pro_rl.data.truncation import TruncationCount, TruncationMonitor, encode_counted
 from pro_rl.models.builders import _dtype, _tiny_config, is_tiny, load_tokenizer
 from pro_rl.models.scoring import default_device
 
@@ -81,11 +83,12 @@ def load_multi_head_classifier(path: str, device: str = "cpu") -> Tuple[PreTrain
 
 
 def classifier_texts(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], responses: Sequence[str]) -> list:
-    """``prompt + response + eos`` per pair: what the classifier reads, in training and in scoring alike."""
+    """``prompt + response + eos`` per pair (``join_prompt_response``): what the classifier reads, in training and
+    in scoring alike."""
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     eos = tokenizer.eos_token or ""
-    return [prompt + response + eos for prompt, response in zip(prompts, responses)]
+    return [join_prompt_response(prompt, response) + eos for prompt, response in zip(prompts, responses)]
 
 
 def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int, device) -> dict:
@@ -96,17 +99,24 @@ def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_l
 
 @torch.no_grad()
 def head_probabilities(model, tokenizer, heads: Mapping[str, int], prompts: Sequence[str], responses: Sequence[str],
-                       batch_size: int = 16, max_length: int = 512) -> Dict[str, Tensor]:
+                       batch_size: int = 16, max_length: int = 512,
+                       truncation: Optional[TruncationMonitor] = None) -> Dict[str, Tensor]:
     """Per-head intensity distributions {objective: (N, n_k) float32 on CPU} for N (prompt, response) pairs.
 
-    ``prompts`` must already be stripped of MOSLIM tags. Row i of head k is softmax(z_k) (MOSLIM eq. 7).
+    ``prompts`` must already be stripped of MOSLIM tags. Row i of head k is softmax(z_k) (MOSLIM eq. 7). Texts
+    longer than ``max_length`` tokens are cut as ``encode_texts`` cuts them; ``truncation`` records how many.
     """
     texts = classifier_texts(tokenizer, prompts, responses)
     device = next(model.parameters()).device
     chunks = {objective: [] for objective in heads}
+    count = TruncationCount(0, 0, 0, max_length)
     for start in range(0, len(texts), batch_size):
-        batch = encode_texts(tokenizer, texts[start:start + batch_size], max_length, device)
+        batch, batch_count = encode_counted(tokenizer, texts[start:start + batch_size], max_length,
+                                            add_special_tokens=False)
+        batch, count = batch.to(device), count + batch_count
         for objective, probabilities in head_probabilities_from_logits(model(**batch).logits, heads).items():
             chunks[objective].append(probabilities.cpu())
+    if truncation is not None:
+        truncation.record(count)
     return {objective: torch.cat(parts) if parts else torch.zeros(0, int(heads[objective]))
             for objective, parts in chunks.items()}

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from pro_rl.algorithms.moslim import UNTAGGED, RunningIntensityStats, tag_weights, targeted_zscores
 from pro_rl.data.conditioning import MoslimTagError, moslim_prompt, parse_moslim_tags, random_moslim_targets
+from pro_rl.data.truncation import TruncationMonitor
 from pro_rl.rl.registry import register_reward_source
 from pro_rl.rl.reward_source import RewardSource, ScorerSpec
 
@@ -63,6 +64,8 @@ class MoslimScorer:
 
         self.model, self.tokenizer, self.heads = load_multi_head_classifier(path, device)
         self.batch_size, self.max_length = batch_size, max_length
+        self.truncation = TruncationMonitor("moslim reward model scoring", "moslim.training.max_length",
+                                            self.tokenizer.truncation_side)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> List[List[float]]:
         """Per response: the Σ n_k head probabilities (heads in order), then the K parsed targets (0 = untagged)."""
@@ -70,7 +73,7 @@ class MoslimScorer:
 
         stripped, targets = prompt_targets(prompts, self.heads)
         probabilities = head_probabilities(self.model, self.tokenizer, self.heads, stripped, list(responses),
-                                           self.batch_size, self.max_length)
+                                           self.batch_size, self.max_length, self.truncation)
         columns = [probabilities[objective] for objective in self.heads] + [targets.float()]
         return torch.cat(columns, dim=1).tolist()
 

@@ -15,6 +15,8 @@ from typing import Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 import torch
 
+from pro_rl.data.truncation import TruncationMonitor, count_truncated
+
 
 @dataclass
 class SamplingSettings:
@@ -73,13 +75,26 @@ class RolloutPlacement:
                    sleep_mode=shares_policy_bundle and resources.rollout.num_gpus > 0)
 
 
-def truncated_prompt_ids(tokenizer, prompt: str, max_prompt_length: int) -> list[int]:
-    """The ids an engine conditions on: the tokenised prompt, cut from the left to ``max_prompt_length`` tokens
-    (the end of a prompt, where the assistant turn starts, is what matters)."""
-    token_ids = list(tokenizer(prompt)["input_ids"])
-    if not token_ids:
-        raise ValueError(f"prompt {prompt!r} tokenises to no tokens")
-    return token_ids[-max_prompt_length:]
+def truncated_prompt_batch(tokenizer, prompts: Sequence[str], max_prompt_length: int,
+                           truncation: Optional[TruncationMonitor] = None) -> list[list[int]]:
+    """The ids an engine conditions on: each tokenised prompt, cut from the left to ``max_prompt_length`` tokens
+    (the end of a prompt, where the assistant turn starts, is what matters). ``truncation`` (when given) records
+    how many were cut, once per call (it warns on the first cut, then at most once every ``truncation.every``
+    calls)."""
+    full_ids = []
+    for prompt in prompts:
+        token_ids = list(tokenizer(prompt)["input_ids"])
+        if not token_ids:
+            raise ValueError(f"prompt {prompt!r} tokenises to no tokens")
+        full_ids.append(token_ids)
+    if truncation is not None:
+        truncation.record(count_truncated([len(ids) for ids in full_ids], max_prompt_length))
+    return [ids[-max_prompt_length:] for ids in full_ids]
+
+
+def prompt_truncation_monitor() -> TruncationMonitor:
+    """The monitor of an engine's RL prompts (cut on the left to ``policy.max_prompt_length``)."""
+    return TruncationMonitor("RL prompts", "policy.max_prompt_length", "left")
 
 
 @dataclass

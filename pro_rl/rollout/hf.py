@@ -1,9 +1,9 @@
 """Rollouts with transformers ``generate``: the CPU backend (it also runs on GPU), same interface as vLLM.
 
-Prompts are tokenised one by one, cut from the left to ``max_prompt_length`` tokens (``base.truncated_prompt_ids``,
-shared with the vLLM backend), left-padded into chunks and sampled with ``num_return_sequences = n`` (a temperature
-of 0 decodes greedily). A response keeps the tokens up to and including the first eos; everything ``generate`` put
-after it is padding.
+Prompts are tokenised one by one, cut from the left to ``max_prompt_length`` tokens (``base.truncated_prompt_batch``,
+shared with the vLLM backend; it warns with counts when prompts are cut), left-padded into chunks and sampled
+with ``num_return_sequences = n`` (a temperature of 0 decodes greedily). A response keeps the tokens up to and
+including the first eos; everything ``generate`` put after it is padding.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from pro_rl.rollout.base import Rollouts, SamplingSettings, truncated_prompt_ids
+from pro_rl.rollout.base import Rollouts, SamplingSettings, prompt_truncation_monitor, truncated_prompt_batch
 from pro_rl.rollout.weight_sync import IpcHandles, tensors_from_ipc
 
 
@@ -61,6 +61,7 @@ class HFRolloutEngine:
         self.settings = settings
         self.max_prompt_length = max_prompt_length
         self.batch_size = batch_size
+        self.prompt_truncation = prompt_truncation_monitor()  # warns when prompts are cut
 
     def load_weights(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         """Copy ``state_dict`` (e.g. the trainer's ``module.state_dict()``) into the model; keys must match."""
@@ -79,7 +80,7 @@ class HFRolloutEngine:
         if seed is not None:
             torch.manual_seed(seed)
         prompts = list(prompts)
-        prompt_ids = [truncated_prompt_ids(self.tokenizer, prompt, self.max_prompt_length) for prompt in prompts]
+        prompt_ids = truncated_prompt_batch(self.tokenizer, prompts, self.max_prompt_length, self.prompt_truncation)
         prompts_per_call = max(1, self.batch_size // num_samples)
         response_ids: list[list[int]] = []
         for start in range(0, len(prompts), prompts_per_call):

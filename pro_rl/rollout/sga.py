@@ -23,7 +23,8 @@ but not a cache given to it).
 
 Truncation: a prefix keeps its last ``max_prompt_length`` tokens (as ``sense_scores`` does); the score text and the
 suffix (tens of tokens) come on top, whole — the rests are not known before the prefill, and a cached prefix
-cannot lose tokens afterwards.
+cannot lose tokens afterwards. Cut prefixes are warned with counts (``prompt_truncation``, first cut and then at
+most once every 100 calls).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from torch import Tensor
 
 from pro_rl.algorithms.sga import snap_scores
 from pro_rl.data.conditioning import sga_prompt, sga_score_text, sga_split
+from pro_rl.data.truncation import TruncationMonitor, count_truncated
 from pro_rl.models.sga import ScoreHead, prefix_token_ids, scores_at_last_token
 from pro_rl.rollout.base import Rollouts, SamplingSettings
 from pro_rl.rollout.hf import cut_at_eos, generate_sampling_kwargs
@@ -89,6 +91,7 @@ class SGAGenerator:
         self.snap_grid = snap_grid
         self.batch_size = batch_size
         self.objectives = list(head.spec.objectives)
+        self.prompt_truncation = TruncationMonitor("SGA prompt prefixes", "policy.max_prompt_length", "left")
 
     def generate(self, prompts: Sequence[str], num_samples: int = 1,
                  scores: Optional[Sequence[Sequence[float]]] = None, seed: Optional[int] = None) -> SGARollouts:
@@ -122,7 +125,9 @@ class SGAGenerator:
     def prefill(self, prefixes: Sequence[str]):
         """One forward pass over the left-padded prefixes: (ids, mask, {cache keyword: KV cache}, ŝ (N, K) float32 on
         the CPU); the keyword is what this transformers calls the cache (``cache`` in 5.x, ``past_key_values`` in 4.x)."""
-        rows = [prefix_token_ids(self.tokenizer, prefix)[-self.max_prompt_length:] for prefix in prefixes]
+        full_rows = [prefix_token_ids(self.tokenizer, prefix) for prefix in prefixes]
+        self.prompt_truncation.record(count_truncated([len(row) for row in full_rows], self.max_prompt_length))
+        rows = [row[-self.max_prompt_length:] for row in full_rows]
         ids, mask = left_padded(rows, self.tokenizer.pad_token_id, self.device)
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         outputs = self.lm(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,

@@ -1,7 +1,7 @@
 """Rollouts with vLLM: the GPU backend (``rollout.backend: vllm``), same interface and semantics as the hf one.
 
 Semantics shared with ``HFRolloutEngine``: prompts are tokenised with the policy's tokenizer and cut from the left
-to ``max_prompt_length`` tokens (``base.truncated_prompt_ids``) before vLLM sees them, as token ids; each prompt is
+to ``max_prompt_length`` tokens (``base.truncated_prompt_batch``) before vLLM sees them, as token ids; each prompt is
 one request with ``n`` samples, so the n samples of a prompt are contiguous; a response ends with eos when the
 model emitted it (vLLM keeps the stop token) and is decoded by the same tokenizer without special tokens. A seeded
 call repeats exactly: prompt i gets its own seed drawn from ``seed`` (``request_seeds``) and vLLM gives sample j
@@ -34,7 +34,8 @@ from typing import Iterator, Mapping, Optional, Sequence
 
 import torch
 
-from pro_rl.rollout.base import RolloutPlacement, Rollouts, SamplingSettings, truncated_prompt_ids
+from pro_rl.rollout.base import (RolloutPlacement, Rollouts, SamplingSettings, prompt_truncation_monitor,
+                                 truncated_prompt_batch)
 from pro_rl.rollout.nccl_group import TensorMetadata
 from pro_rl.rollout.vllm_worker import WORKER_EXTENSION
 from pro_rl.rollout.weight_sync import IpcHandles
@@ -136,15 +137,16 @@ def vllm_dtype(config) -> str:
     return config.policy.dtype if config.policy.dtype != "auto" else "float32"
 
 
-def policy_for_vllm(model_path: str, policy_spec, directory: str | Path):
+def policy_for_vllm(model_path: str, policy_spec, directory: str | Path, texts=None):
     """(what vLLM loads, tokenizer): a hub id or directory as it is; a ``tiny:<arch>`` policy built from the config
-    and saved with its tokenizer into ``directory``, since vLLM loads models from files only."""
+    (its tokenizer trained on ``texts`` when given) and saved with its tokenizer into ``directory``, since vLLM loads
+    models from files only."""
     from pro_rl.models.builders import build_policy, is_tiny, load_tokenizer
 
     spec = replace(policy_spec, model=model_path)
     if not is_tiny(model_path):
         return model_path, load_tokenizer(spec)
-    model, tokenizer = build_policy(spec)
+    model, tokenizer = build_policy(spec, texts)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return str(directory), tokenizer
@@ -176,6 +178,7 @@ class VLLMRolloutEngine:
         self.tokenizer = tokenizer
         self.settings = settings
         self.max_prompt_length = max_prompt_length
+        self.prompt_truncation = prompt_truncation_monitor()  # warns when prompts are cut
         self.tensor_parallel_size = tensor_parallel_size
         self.enable_sleep_mode = enable_sleep_mode
         self.device = torch.device("cuda", 0)  # the first GPU this process sees: tensor-parallel rank 0's
@@ -190,7 +193,9 @@ class VLLMRolloutEngine:
         """The rollout role's engine for a run: sampling settings, tensor parallelism, memory share and sleep mode
         from the config; ``directory`` holds a tiny policy built from the config."""
         placement = RolloutPlacement.from_config(config)
-        model, tokenizer = policy_for_vllm(model_path, config.policy, directory)
+        from pro_rl.models.tiny_corpus import policy_corpus
+
+        model, tokenizer = policy_for_vllm(model_path, config.policy, directory, policy_corpus(config, model_path))
         return cls(model, tokenizer, SamplingSettings.from_config(config.rollout),
                    max_prompt_length=config.policy.max_prompt_length,
                    tensor_parallel_size=placement.tensor_parallel_size,
@@ -203,7 +208,7 @@ class VLLMRolloutEngine:
         """``num_samples`` responses per prompt, the samples of a prompt contiguous; seeded calls repeat exactly."""
         self._check_ready()
         prompts = list(prompts)
-        prompt_ids = [truncated_prompt_ids(self.tokenizer, prompt, self.max_prompt_length) for prompt in prompts]
+        prompt_ids = truncated_prompt_batch(self.tokenizer, prompts, self.max_prompt_length, self.prompt_truncation)
         sampling = [self.vllm.SamplingParams(**sampling_params_kwargs(self.settings, num_samples, prompt_seed))
                     for prompt_seed in request_seeds(seed, len(prompts))]
         outputs = self.llm.generate([{"prompt_token_ids": ids} for ids in prompt_ids], sampling, use_tqdm=False)

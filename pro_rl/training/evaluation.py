@@ -20,7 +20,9 @@ the hypervolume above ``evaluate.reference_point`` (empty: the component-wise mi
 
 When the held-out prompts carry ground-truth weights w*(x) (the toy world's ``eval_prompts``), every point also
 reports ``true_scalarised``, the mean of Σ_k w*_k(x) r_k(x, y): how well the responses serve each prompt's own
-preference, the quantity PRO's per-prompt weights aim at.
+preference, the quantity PRO's per-prompt weights aim at. Every mean comes with its bootstrap interval over prompts
+(``evaluate.interval_level``), and on the toy world's prompts with the ground-truth rewards beside the reward models'
+scores (``pro_rl.training.evaluation_statistics``).
 
 MOSLIM's weights → tags rule (``moslim_targets_from_weights``; n_k intensity classes of objective k, from the heads
 of ``moslim.reward_model``, else ``moslim.levels``, else the toy world's ``MOSLIM_LEVELS``): an objective with weight
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -54,10 +56,11 @@ from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import data_limits, load_prompts
 from pro_rl.data.conditioning import moslim_prompt
-from pro_rl.data.formats import render_prompt
+from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.models.builders import load_policy
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer
 from pro_rl.rollout.hf import HFRolloutEngine
+from pro_rl.training.evaluation_statistics import ground_truth_known, prompt_statistics
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning, policy_engine, score_matrix
 
 logger = logging.getLogger("pro_rl.training")
@@ -71,12 +74,25 @@ PromptConditioner = Callable[[str, Sequence[float]], str]
 class PointResult:
     """One evaluated point: its label, the weights it was conditioned on (mean weights for the orchestrator point,
     None for 'fixed'), the mean raw reward per objective and, when the prompts carry w*(x), the mean w*-scalarised
-    reward."""
+    reward; then the bootstrap intervals over prompts of those means, the toy world's ground-truth rewards when the
+    prompts are the toy world's, and the per-prompt w*-scalarised values that paired differences need (None / empty
+    where unknown)."""
 
     label: str
     weights: Optional[List[float]]
     rewards: List[float]
     true_scalarised: Optional[float] = None
+    # intervals over prompts, ground truth and per-prompt values (``evaluation_statistics.prompt_statistics``)
+    num_prompts: Optional[int] = None
+    samples_per_prompt: Optional[int] = None
+    interval_level: Optional[float] = None
+    rewards_interval: Optional[List[List[float]]] = None
+    true_scalarised_interval: Optional[List[float]] = None
+    ground_truth_rewards: Optional[List[float]] = None
+    ground_truth_rewards_interval: Optional[List[List[float]]] = None
+    ground_truth_scalarised: Optional[float] = None
+    ground_truth_scalarised_interval: Optional[List[float]] = None
+    per_prompt: Dict[str, List[float]] = field(default_factory=dict)
 
 
 def check_evaluate_config(config: ProRLConfig) -> None:
@@ -113,7 +129,7 @@ def evaluation_prompts(config: ProRLConfig) -> Tuple[List[str], Optional[torch.T
     rows = load_prompts(config.data.eval_prompts, **data_limits(config.data))
     count = config.evaluate.num_prompts or len(rows)
     rows = rows.select(range(min(count, len(rows))))
-    prompts = [render_prompt(prompt) for prompt in rows["prompt"]]
+    prompts = render_prompts(config, rows["prompt"])
     truth = rows["weights"] if "weights" in rows.column_names else None
     if truth is None or any(not row or any(row.get(name) is None for name in config.objectives) for row in truth):
         return prompts, None
@@ -143,9 +159,15 @@ def prompt_conditioner(config: ProRLConfig) -> PromptConditioner:
 def response_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
                      conditioned: Sequence[str], samples: int, seed: int) -> torch.Tensor:
     """(N * samples, K) raw rewards of the responses to ``conditioned``, scored against the raw ``prompts``."""
+    return scored_responses(engine, scorers, prompts, conditioned, samples, seed)[0]
+
+
+def scored_responses(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
+                     conditioned: Sequence[str], samples: int, seed: int) -> Tuple[torch.Tensor, List[str]]:
+    """``response_rewards`` and the N * samples responses themselves (``samples`` consecutive ones per prompt)."""
     rollouts = engine.generate(conditioned, samples, seed=seed)
     raw_prompts = [prompt for prompt in prompts for _ in range(samples)]
-    return score_matrix(scorers, raw_prompts, rollouts.responses)
+    return score_matrix(scorers, raw_prompts, rollouts.responses), list(rollouts.responses)
 
 
 def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
@@ -165,14 +187,19 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
     if settings.method == "fixed":
         grid = [equal_weights(num_objectives)]
 
+    toy_world = ground_truth_known(config)
+
     def point(label: str, weights: Optional[List[float]], weights_per_prompt: Sequence[Sequence[float]]) -> PointResult:
         conditioned = [condition(prompt, weights) for prompt, weights in zip(prompts, weights_per_prompt)]
-        rewards = response_rewards(engine, scorers, prompts, conditioned, settings.samples_per_prompt, config.run.seed)
+        rewards, responses = scored_responses(engine, scorers, prompts, conditioned, settings.samples_per_prompt,
+                                              config.run.seed)
         true_scalarised = None
         if truth is not None:
             per_response = truth.repeat_interleave(settings.samples_per_prompt, dim=0)
             true_scalarised = float(scalarise(rewards, per_response).mean())
-        result = PointResult(label, weights, rewards.mean(dim=0).tolist(), true_scalarised)
+        result = PointResult(label, weights, rewards.mean(dim=0).tolist(), true_scalarised, **prompt_statistics(
+            rewards, responses, truth, config.objectives, settings.samples_per_prompt, toy_world,
+            settings.interval_level, settings.bootstrap_resamples, config.run.seed))
         logger.info("evaluate %s: %s", label, [round(r, 4) for r in result.rewards])
         return result
 

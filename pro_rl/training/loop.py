@@ -41,9 +41,11 @@ def batch_indices(num_examples: int, batch_size: int, step: int, seed: int) -> L
     return indices
 
 
-def total_steps(num_examples: int, batch_size: int, epochs: float, max_steps: int) -> int:
-    steps = max(1, math.ceil(epochs * num_examples / batch_size))
-    return min(steps, max_steps) if max_steps > 0 else steps
+def total_steps(num_examples: int, training) -> int:
+    """Optimizer steps of a supervised stage from its ``TrainingConfig``: ``epochs`` passes over the data, raised to
+    ``min_steps`` (more passes over small data), capped by ``max_steps``."""
+    steps = max(1, math.ceil(training.epochs * num_examples / training.batch_size), training.min_steps)
+    return min(steps, training.max_steps) if training.max_steps > 0 else steps
 
 
 def micro_batches(indices: List[int], micro_batch_size: int) -> List[List[int]]:

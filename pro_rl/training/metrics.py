@@ -3,12 +3,15 @@
 Keys follow DESIGN.md: ``step``, ``reward/<objective>/mean``, ``reward/total/mean``, ``weights/<objective>/mean``,
 ``kl/mean``, ``loss/<name>``, ``time/step_s``, ``time/<stage>_s``; training loops add ``train/...`` and ``eval/...``.
 ``metrics.jsonl`` gets every value; the trackers (tensorboard, wandb, mlflow: ``trackers.py``) get the finite
-scalars, under names sanitised by ``trackers.tracker_key``.
+scalars, under names sanitised by ``trackers.tracker_key``. Each logged step is also one compact line on the
+``pro_rl.metrics`` logger at INFO (``step 12 train/loss=0.6931 eval/kl=0.12``, 4 significant digits), which the
+run's ``run.log`` records and the console leaves out (``run_dir.configure_logging``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from contextlib import contextmanager
@@ -16,6 +19,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional
 
 from pro_rl.training.trackers import open_trackers, tracker_key
+
+METRICS_LOGGER = "pro_rl.metrics"
+metrics_logger = logging.getLogger(METRICS_LOGGER)
 
 
 class MetricsLogger:
@@ -54,12 +60,22 @@ class MetricsLogger:
                    if key != "step" and isinstance(value, float) and math.isfinite(value)}
         for tracker in self.trackers:
             tracker.log(int(step), scalars)
+        metrics_logger.info("%s", metrics_line(record))
         self.last.update(record)
 
     def close(self) -> None:
         for tracker in self.trackers:
             tracker.close()
         self.trackers = []
+
+
+def metrics_line(record: Dict[str, Any]) -> str:
+    """``step N key=value ...`` with numbers to 4 significant digits (the run log's line of one logged step)."""
+    def shown(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    values = " ".join(f"{key}={shown(value)}" for key, value in record.items() if key != "step")
+    return f"step {record.get('step', '?')} {values}".rstrip()
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -89,8 +89,10 @@ def describe_orchestrator(directory: Path, config: ProRLConfig, held_out: Dict[s
         title="pro-rl Preference Orchestrator", method_tag="preference-orchestrator",
         what=(f"The Preference Orchestrator of PRO: given a prompt it recommends weights over the objectives "
               f"{', '.join(objectives)} (softmax of its {len(objectives)} logits, in that order). It was trained "
-              f"(eqs. 6-8) towards w* = softmax(r⁺/τ) of the reward models' scores of preferred responses, "
-              f"with τ = {spec.tau}."),
+              + (f"(eqs. 6-8) towards w* = softmax(r⁺/τ) of the reward models' scores of preferred responses, "
+                 f"with τ = {spec.tau}." if spec.objective == "pro_kl" else
+                 f"as an ArmoRM-style gate: the Bradley–Terry loss of the w-mixed reward-model margin of each pair, "
+                 f"with β = {spec.bt_beta}.")),
         base_model=model_source(spec.model), datasets=data_sources([config.data.general_pairs]),
         settings={"objectives": ", ".join(objectives), "τ (tau)": spec.tau, "KL direction": spec.kl_direction,
                   "normalised rewards": spec.normalise_rewards, "learning rate": spec.training.learning_rate,
@@ -116,6 +118,10 @@ def policy_method(config: ProRLConfig) -> Tuple[str, str, str]:
     mode = config.weights.mode
     if mode == "orchestrator":
         return "PRO-MORLHF", "pro-morlhf", "per-prompt weights from the Preference Orchestrator (eq. 9)"
+    if mode == "bag_of_words":
+        return "PRO-MORLHF", "pro-morlhf", "per-prompt weights from the bag-of-words baseline beside the orchestrator"
+    if mode == "oracle":
+        return "MORLHF", "morlhf", f"the true per-prompt weights w*(x) of {config.weights.function}"
     fixed = list(config.weights.fixed)
     if mode == "fixed" and sorted(fixed) == [0.0] * (len(fixed) - 1) + [1.0] and len(fixed) == len(objectives):
         objective = objectives[fixed.index(1.0)]

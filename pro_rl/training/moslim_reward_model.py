@@ -25,6 +25,7 @@ from pro_rl.algorithms.moslim import NO_LABEL, intensity_accuracy, multi_head_lo
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data import toy_world_intensities
 from pro_rl.data.moslim_labels import load_label_rows
+from pro_rl.data.truncation import measure_texts
 from pro_rl.models.multi_head import build_multi_head_classifier, classifier_texts, encode_texts
 from pro_rl.models.scoring import default_device
 from pro_rl.training.engine import TrainEngine, settings_from
@@ -47,7 +48,7 @@ def load_moslim_rows(config: ProRLConfig) -> List[dict]:
     if not spec.data:
         return toy_world_intensities.moslim_rows(spec.toy_rows, seed=config.run.seed, levels=levels)
     return load_label_rows(spec.data, levels, spec.data_type, adapter=spec.data_adapter, scales=spec.score_scales,
-                           max_rows=config.data.max_rows or None)
+                           max_rows=config.data.max_rows or None, prompt_format=config.data.prompt_format)
 
 
 def label_matrix(rows: Sequence[Mapping], heads: Mapping[str, int]) -> torch.Tensor:
@@ -89,6 +90,8 @@ def train_moslim_reward_model(config: ProRLConfig, output_dir: Path, metrics: Me
     model, tokenizer = build_multi_head_classifier(spec, heads, corpus_texts)
     tokenizer.truncation_side = "left"
     texts = classifier_texts(tokenizer, [row["prompt"] for row in rows], [row["response"] for row in rows])
+    measure_texts(tokenizer, texts, training.max_length, "moslim reward model training", "moslim.training.max_length",
+                  add_special_tokens=False)
     labels = label_matrix(rows, heads)
     train_index, eval_index = split_eval(len(texts), training.eval_fraction, config.run.seed)
     engine = TrainEngine(model, settings_from(training, config.trainer), device)
@@ -109,7 +112,7 @@ def train_moslim_reward_model(config: ProRLConfig, output_dir: Path, metrics: Me
 
     settings = LoopSettings(
         name="moslim reward model",
-        steps=total_steps(len(train_index), training.batch_size, training.epochs, training.max_steps),
+        steps=total_steps(len(train_index), training),
         batch_size=training.batch_size, micro_batch_size=training.micro_batch_size, seed=config.run.seed,
         checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
         resume=config.run.resume == "auto", progress=config.run.progress,

@@ -12,7 +12,9 @@ held-out prompts that carry ground-truth ``weights`` (the toy world's) add ``eva
 ``eval/bow/argmax_agreement`` to read the orchestrator against.
 
 ``train_orchestrator`` reads as those steps: load D_rm, score, targets, split, train (``fit`` with the loss and the
-evaluation built here), bag-of-words baseline, save.
+evaluation built here), bag-of-words baseline, save. The baseline is saved beside the orchestrator
+(``bag_of_words.safetensors``, served with ``weights.mode: bag_of_words``). ``orchestrator.objective: bradley_terry``
+trains the second router objective instead, the ArmoRM-style gate of ``pro_rl.training.router_gate``.
 """
 
 from __future__ import annotations
@@ -29,13 +31,18 @@ from pro_rl.algorithms import (argmax_agreement, orchestrator_loss, orchestrator
                                zscore_stats)
 from pro_rl.config.schema import OrchestratorConfig, ProRLConfig
 from pro_rl.data.canonical import data_limits, load_pairs, load_prompts
-from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.data.formats import render_response
+from pro_rl.data.truncation import measure_texts
 from pro_rl.models.builders import build_orchestrator
-from pro_rl.models.scoring import RewardScorer, default_device, predict_weights
+from pro_rl.models.prompt_rendering import render_prompts
+from pro_rl.models.scoring import default_device, predict_weights
+from pro_rl.models.tiny_corpus import run_corpus
 from pro_rl.training.bag_of_words import BagOfWordsBaseline
 from pro_rl.training.engine import TrainEngine, settings_from
+from pro_rl.training.score_cache import reward_scores
 from pro_rl.training.loop import LoopSettings, fit, total_steps
 from pro_rl.training.metrics import MetricsLogger
+from pro_rl.training.orchestrator_schedule import HeldOutSelection
 from pro_rl.training.reward_model import split_eval
 
 logger = logging.getLogger("pro_rl.training")
@@ -46,21 +53,20 @@ def load_preferred(config: ProRLConfig) -> tuple[List[str], List[str]]:
     """Rendered prompts and preferred responses y⁺ of D_rm (``data.general_pairs``)."""
     pairs = load_pairs(config.data.general_pairs, adapter=config.data.general_pairs_adapter,
                        **data_limits(config.data))
-    prompts = [render_prompt(prompt) for prompt in pairs["prompt"]]
+    prompts = render_prompts(config, pairs["prompt"])
     responses = [render_response(response) for response in pairs["chosen"]]
     return prompts, responses
 
 
 def score_preferred(config: ProRLConfig, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
-    """(M, K) raw rewards of the preferred responses, one column per objective (eq. 6)."""
+    """(M, K) raw rewards of the preferred responses, one column per objective (eq. 6); cached on disk
+    (``score_cache``, ``run.score_cache_dir``)."""
     columns = []
     for spec in config.reward_models:
-        scorer = RewardScorer(spec, device=config.run.device)
-        columns.append(torch.tensor(scorer.score(prompts, responses), dtype=torch.float64))
+        columns.append(torch.tensor(reward_scores(config, spec, prompts, responses), dtype=torch.float64))
         bad = (~torch.isfinite(columns[-1])).sum().item()
         if bad:
             raise ValueError(f"objective '{spec.name}': {bad} of {len(responses)} reward scores are NaN/inf")
-        del scorer
     return torch.stack(columns, dim=1)
 
 
@@ -79,9 +85,9 @@ def load_true_weights(config: ProRLConfig, objectives: List[str]) -> tuple[List[
         return [], None
     prompts = load_prompts(config.data.eval_prompts, **data_limits(config.data))
     if "weights" not in prompts.column_names:
-        return list(prompts["prompt"]), None
+        return render_prompts(config, prompts["prompt"]), None
     weights = torch.tensor([[row[name] for name in objectives] for row in prompts["weights"]], dtype=torch.float64)
-    return list(prompts["prompt"]), weights
+    return render_prompts(config, prompts["prompt"]), weights
 
 
 def batch_loss(engine: TrainEngine, tokenizer, spec: OrchestratorConfig, prompts: Sequence[str], targets: torch.Tensor,
@@ -126,19 +132,21 @@ def loop_settings(config: ProRLConfig, num_train: int) -> LoopSettings:
     """The supervised loop's settings from ``orchestrator.training`` and ``run``."""
     training = config.orchestrator.training
     return LoopSettings(
-        name="orchestrator", steps=total_steps(num_train, training.batch_size, training.epochs, training.max_steps),
+        name="orchestrator", steps=total_steps(num_train, training),
         batch_size=training.batch_size, micro_batch_size=training.micro_batch_size, seed=config.run.seed,
         checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
-        resume=config.run.resume == "auto", progress=config.run.progress,
+        resume=config.run.resume == "auto", progress=config.run.progress, eval_every=config.orchestrator.eval_every,
     )
 
 
 def bag_of_words_agreement(tokenizer, num_objectives: int, seed: int, train_prompts: List[str],
-                           train_targets: torch.Tensor, eval_prompts: List[str], true_weights: torch.Tensor) -> float:
-    """Argmax agreement with w* of a bag-of-words softmax regression fitted to the same targets (the baseline)."""
+                           train_targets: torch.Tensor, eval_prompts: List[str],
+                           true_weights: torch.Tensor) -> tuple[BagOfWordsBaseline, float]:
+    """A bag-of-words softmax regression fitted to the same targets (the baseline), and its argmax agreement
+    with w*."""
     baseline = BagOfWordsBaseline(tokenizer, num_objectives, seed=seed)
     baseline.fit(train_prompts, train_targets)
-    return argmax_agreement(baseline.predict(eval_prompts), true_weights)
+    return baseline, argmax_agreement(baseline.predict(eval_prompts), true_weights)
 
 
 def save_orchestrator(final: Path, engine: TrainEngine, tokenizer, config: ProRLConfig, mean: torch.Tensor,
@@ -172,12 +180,18 @@ def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLo
     """Score D_rm, build targets, train the orchestrator; saves it under ``final/orchestrator/``. ``inputs`` as
     ``load_inputs`` reads them (read here when not given)."""
     spec, objectives = config.orchestrator, config.objectives
+    if spec.objective == "bradley_terry":  # the ArmoRM-style gate, the second router objective
+        from pro_rl.training.router_gate import train_gate
+
+        return train_gate(config, output_dir, metrics, inputs)
     if len(objectives) < 2:
         raise ValueError("the orchestrator needs at least two reward_models (objectives)")
     device = default_device(config.run.device)
     inputs = inputs or load_inputs(config)
     prompts, responses = inputs.prompts, inputs.responses
-    model, tokenizer = build_orchestrator(spec, objectives)
+    model, tokenizer = build_orchestrator(spec, objectives, run_corpus(spec, lambda: prompts))
+    for what, texts in (("orchestrator training", prompts), ("orchestrator held-out prompts", inputs.eval_prompts)):
+        measure_texts(tokenizer, texts, spec.max_prompt_length, what, "orchestrator.max_prompt_length")
     logger.info("orchestrator: scoring %d preferred responses with %d reward models", len(prompts), len(objectives))
     targets, mean, std = preference_targets(score_preferred(config, prompts, responses), spec)
     train_index, eval_index = split_eval(len(prompts), spec.training.eval_fraction, config.run.seed)
@@ -186,14 +200,22 @@ def train_orchestrator(config: ProRLConfig, output_dir: Path, metrics: MetricsLo
 
     loss_of = batch_loss(engine, tokenizer, spec, prompts, targets, train_index, device)
     evaluate = evaluation(engine, tokenizer, config, prompts, targets, eval_index, eval_prompts, true_weights)
+    selection = HeldOutSelection(engine.module) if spec.select_best else None
     settings = loop_settings(config, len(train_index))
-    result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics, output_dir / "checkpoints" / "orchestrator")
+    result = fit(engine, len(train_index), loss_of, selection.tracking(evaluate) if selection else evaluate, settings,
+                 metrics, output_dir / "checkpoints" / "orchestrator")
+    if selection:  # the weights of the lowest held-out KL (orchestrator_schedule)
+        result = selection.restore(result, evaluate)
+        metrics.log(settings.steps, result)
+    baseline = None
     if true_weights is not None:
-        agreement = bag_of_words_agreement(tokenizer, len(objectives), config.run.seed,
-                                           [prompts[i] for i in train_index], targets[train_index], eval_prompts,
-                                           true_weights)
+        baseline, agreement = bag_of_words_agreement(tokenizer, len(objectives), config.run.seed,
+                                                     [prompts[i] for i in train_index], targets[train_index],
+                                                     eval_prompts, true_weights)
         result["eval/bow/argmax_agreement"] = agreement
         metrics.log(settings.steps, {"eval/bow/argmax_agreement": agreement})
     save_orchestrator(output_dir / "final" / "orchestrator", engine, tokenizer, config, mean, std)
+    if baseline is not None:  # served by weights.mode: bag_of_words
+        baseline.save(output_dir / "final" / "orchestrator")
     logger.info("orchestrator: %s", result)
     return result

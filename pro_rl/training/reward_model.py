@@ -2,7 +2,8 @@
 
 For each pair (x, y⁺, y⁻) of the objective's data the model scores ``x + y⁺ + eos`` and ``x + y⁻ + eos`` in one
 forward pass and minimises −log σ(r(x, y⁺) − r(x, y⁻)). A held-out fraction gives ``eval/<objective>/accuracy``.
-The trained model is saved in Hugging Face layout under ``final/<objective>/``.
+The trained model is saved in Hugging Face layout under ``final/<objective>/``, with ``pro_rl_reward_model.json``
+(``pro_rl.models.reward_model_record``): the length it was trained at, which ``RewardScorer`` then scores with.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from pro_rl.algorithms import bradley_terry_loss, pair_accuracy
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig, RewardModelConfig
 from pro_rl.data.canonical import load_pairs
-from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.data.formats import join_prompt_response, render_prompt, render_response
+from pro_rl.data.truncation import check_text_pairs
+from pro_rl.models import tiny_corpus
 from pro_rl.models.builders import build_reward_model, is_function_spec
+from pro_rl.models.reward_model_record import write_record
 from pro_rl.models.scoring import default_device, reward_model_scores
 from pro_rl.training.engine import TrainEngine, settings_from
 from pro_rl.training.loop import LoopSettings, fit, total_steps
@@ -27,12 +31,13 @@ from pro_rl.training.metrics import MetricsLogger
 logger = logging.getLogger("pro_rl.training")
 
 
-def pair_texts(dataset, tokenizer) -> tuple[List[str], List[str]]:
-    """(chosen texts, rejected texts): rendered prompt + response + eos."""
+def pair_texts(dataset, tokenizer, prompt_format: str = "auto") -> tuple[List[str], List[str]]:
+    """(chosen texts, rejected texts): the prompt rendered in ``prompt_format``, joined to the response
+    (``join_prompt_response``), + eos."""
     eos = tokenizer.eos_token or ""
-    prompts = [render_prompt(prompt, tokenizer) for prompt in dataset["prompt"]]
-    chosen = [p + render_response(r) + eos for p, r in zip(prompts, dataset["chosen"])]
-    rejected = [p + render_response(r) + eos for p, r in zip(prompts, dataset["rejected"])]
+    prompts = [render_prompt(prompt, tokenizer, prompt_format) for prompt in dataset["prompt"]]
+    chosen = [join_prompt_response(p, render_response(r)) + eos for p, r in zip(prompts, dataset["chosen"])]
+    rejected = [join_prompt_response(p, render_response(r)) + eos for p, r in zip(prompts, dataset["rejected"])]
     return chosen, rejected
 
 
@@ -66,9 +71,12 @@ def train_reward_model(config: ProRLConfig, spec: RewardModelConfig, output_dir:
     if pairs is None:
         pairs = load_reward_pairs(config, spec)
     device = default_device(config.run.device)
-    model, tokenizer = build_reward_model(spec)
+    model, tokenizer = build_reward_model(spec, tiny_corpus.run_corpus(spec, lambda: tiny_corpus.pair_texts(pairs)))
     tokenizer.truncation_side = "left"
-    chosen, rejected = pair_texts(pairs, tokenizer)
+    chosen, rejected = pair_texts(pairs, tokenizer, config.data.prompt_format)
+    check_text_pairs(tokenizer, chosen, rejected, spec.training.max_length, f"reward model '{spec.name}' training",
+                     f"reward_models.{config.reward_models.index(spec)}.training.max_length",
+                     config.data.max_identical_pair_share, add_special_tokens=False)
     train_index, eval_index = split_eval(len(chosen), spec.training.eval_fraction, config.run.seed)
     training = spec.training
     engine = TrainEngine(model, settings_from(training, config.trainer), device)
@@ -99,7 +107,7 @@ def train_reward_model(config: ProRLConfig, spec: RewardModelConfig, output_dir:
 
     settings = LoopSettings(
         name=f"reward model '{spec.name}'",
-        steps=total_steps(len(train_index), training.batch_size, training.epochs, training.max_steps),
+        steps=total_steps(len(train_index), training),
         batch_size=training.batch_size, micro_batch_size=training.micro_batch_size, seed=config.run.seed,
         checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,
         resume=config.run.resume == "auto", progress=config.run.progress, metrics_marker=f"/{spec.name}/",
@@ -107,5 +115,6 @@ def train_reward_model(config: ProRLConfig, spec: RewardModelConfig, output_dir:
     result = fit(engine, len(train_index), loss_of, evaluate, settings, metrics,
                  checkpoint_root=output_dir / "checkpoints" / spec.name)
     engine.save_pretrained(output_dir / "final" / spec.name, tokenizer)
+    write_record(output_dir / "final" / spec.name, spec, config.data.prompt_format)
     logger.info("reward model '%s': %s", spec.name, result)
     return result

@@ -21,6 +21,7 @@ from typing import Dict, List
 
 from pro_rl.config.loading import ConfigError, load_config, save_config
 from pro_rl.config.schema import ProRLConfig
+from pro_rl.training.metrics import METRICS_LOGGER
 
 logger = logging.getLogger("pro_rl.training")
 
@@ -99,7 +100,8 @@ def clear_earlier_run(output_dir: Path) -> None:
 
 def prepare_run_dir(config: ProRLConfig) -> Path:
     """Check (``check_run_dir``), then create ``run.output_dir``, clear an overwritten run, write the resolved
-    ``config.yaml`` and a ``run.log`` handler. Call it after the run's inputs are loaded."""
+    ``config.yaml`` and a ``run.log`` handler (every log line and every logged step's metrics). Call it after the
+    run's inputs are loaded."""
     check_run_dir(config)
     output_dir = Path(config.run.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -115,15 +117,28 @@ def prepare_run_dir(config: ProRLConfig) -> Path:
     return output_dir
 
 
+class WithoutMetricLines(logging.Filter):
+    """Keeps the per-step metric lines (logger ``pro_rl.metrics``) off the console: they go to ``run.log`` only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(METRICS_LOGGER)
+
+
 def configure_logging(log_file: Path) -> None:
-    """INFO to stderr and to the run's log file (once per file)."""
+    """INFO to stderr and to the run's log file (once per file); the per-step metric lines to the file only."""
     root = logging.getLogger("pro_rl")
     root.setLevel(logging.INFO)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
-    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in root.handlers):
+    consoles = [h for h in root.handlers
+                if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    if not consoles:
         console = logging.StreamHandler()
         console.setFormatter(formatter)
         root.addHandler(console)
+        consoles = [console]
+    for console in consoles:
+        if not any(isinstance(f, WithoutMetricLines) for f in console.filters):
+            console.addFilter(WithoutMetricLines())
     if not any(isinstance(h, logging.FileHandler) and h.baseFilename == str(log_file.resolve()) for h in root.handlers):
         for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
             root.removeHandler(handler)

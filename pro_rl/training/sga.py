@@ -39,12 +39,14 @@ from pro_rl.config.errors import ConfigError
 from pro_rl.config.model_specs import looks_local
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import data_limits, load_pairs, resolve_adapter
-from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.data.formats import render_response, response_separator
 from pro_rl.data.sga_pairs import MEAN_RATING_READERS, load_mean_rating_pairs
+from pro_rl.data.truncation import check_identical_pairs, count_truncated, identical_after_truncation, warn_if_truncated
 from pro_rl.data.sga_targets import (RATING_SCALES, rating_targets, resolve_score_source, reward_model_targets,
                                      toy_world_targets)
 from pro_rl.models.builders import load_policy
 from pro_rl.models.lora import with_lora
+from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.models.scoring import RewardScorer, default_device
 from pro_rl.models.sga import (SCORES_FILE, SGAPolicy, build_score_head, is_sga_policy, load_sga_policy,
                                save_sga_policy, sense_scores, sga_prompt_ids)
@@ -100,14 +102,13 @@ def load_sga_inputs(config: ProRLConfig) -> SGAInputs:
     else:
         pairs = load_pairs(source_path, adapter=adapter, **data_limits(config.data))
     source = resolve_score_source(config.sga.score_source, adapter, "scores" in pairs.column_names)
-    prompts = [render_prompt(prompt) for prompt in pairs["prompt"]]
+    prompts = render_prompts(config, pairs["prompt"])
     chosen = [render_response(response) for response in pairs["chosen"]]
     rejected = [render_response(response) for response in pairs["rejected"]]
     targets, stats = score_targets(config, pairs, source, prompts, chosen)
     eval_prompts, true_weights = load_true_weights(config, config.objectives)
     logger.info("sga: %d pairs, score targets from %s (mean %s)", len(prompts), source, targets.mean(0).tolist())
-    return SGAInputs(prompts, chosen, rejected, targets, source, [render_prompt(p) for p in eval_prompts],
-                     true_weights, stats)
+    return SGAInputs(prompts, chosen, rejected, targets, source, eval_prompts, true_weights, stats)
 
 
 def initial_policy(config: ProRLConfig) -> Tuple[SGAPolicy, object]:
@@ -134,10 +135,12 @@ class SGAExamples:
 
 
 def sga_examples(inputs: SGAInputs, tokenizer, objectives: List[str], max_prompt_tokens: int,
-                 max_length: int) -> SGAExamples:
-    """Condition every prompt on its targets and tokenise; responses are cut to fit ``max_length`` in all."""
+                 max_length: int, max_identical_share: float = 1.0) -> SGAExamples:
+    """Condition every prompt on its targets and tokenise; responses are cut to fit ``max_length`` in all (warned),
+    and pairs made identical by the cut may be at most ``max_identical_share`` (else a ``ConfigError``)."""
     examples = SGAExamples([], [], [], [])
     truncated = 0
+    full: Dict[str, List[List[int]]] = {"chosen": [], "rejected": []}
     for prompt, chosen, rejected, scores in zip(inputs.prompts, inputs.chosen, inputs.rejected,
                                                 inputs.targets.tolist()):
         try:
@@ -148,11 +151,18 @@ def sga_examples(inputs: SGAInputs, tokenizer, objectives: List[str], max_prompt
         room = max(max_length - len(ids), 1)
         examples.prompt_ids.append(ids)
         examples.read_index.append(read)
-        for text, column in ((chosen, examples.chosen_ids), (rejected, examples.rejected_ids)):
-            column.append(tokenizer(text, add_special_tokens=False)["input_ids"][: room - 1] + [tokenizer.eos_token_id])
+        for side, text, column in zip(full, (chosen, rejected), (examples.chosen_ids, examples.rejected_ids)):
+            full[side].append(tokenizer(response_separator(prompt, text) + text, add_special_tokens=False)["input_ids"])
+            column.append(full[side][-1][: room - 1] + [tokenizer.eos_token_id])
     if truncated:
         logger.warning("sga: %d of %d conditioned prompts reach policy.max_prompt_length (%d tokens) and may have lost "
                        "their first tokens", truncated, len(examples.prompt_ids), max_prompt_tokens)
+    lengths = [len(prompt) + len(ids) + 1 for side in full.values() for prompt, ids in zip(examples.prompt_ids, side)]
+    warn_if_truncated("sga pairs (conditioned prompt + response + eos)", count_truncated(lengths, max_length), "right",
+                      "sga.training.max_length")
+    identical = identical_after_truncation(full["chosen"], full["rejected"], examples.chosen_ids, examples.rejected_ids)
+    check_identical_pairs("sga pairs", identical, len(full["chosen"]), max_identical_share, "sga.training.max_length",
+                          max_length)
     return examples
 
 
@@ -262,7 +272,8 @@ def train_sga(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger, var
     device = default_device(config.run.device)
     training = config.sga.training
     policy, tokenizer = initial_policy(config)
-    examples = sga_examples(inputs, tokenizer, config.objectives, config.policy.max_prompt_length, training.max_length)
+    examples = sga_examples(inputs, tokenizer, config.objectives, config.policy.max_prompt_length, training.max_length,
+                            config.data.max_identical_pair_share if variant == "dpo" else 1.0)  # sft reads chosen only
     train_index, eval_index = split_eval(len(examples.prompt_ids), training.eval_fraction, config.run.seed)
     engine = TrainEngine(policy, settings_from(training, config.trainer), device)
     pad = tokenizer.pad_token_id
@@ -277,8 +288,7 @@ def train_sga(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger, var
 
     evaluate = evaluation(engine, loss, eval_index, training.micro_batch_size or training.batch_size, tokenizer,
                           inputs, config.policy.max_prompt_length)
-    settings = LoopSettings(name=f"sga_{variant}", steps=total_steps(len(train_index), training.batch_size,
-                                                                     training.epochs, training.max_steps),
+    settings = LoopSettings(name=f"sga_{variant}", steps=total_steps(len(train_index), training),
                             batch_size=training.batch_size, micro_batch_size=training.micro_batch_size,
                             seed=config.run.seed, progress=config.run.progress,
                             checkpoint_every=config.run.checkpoint_every, keep_checkpoints=config.run.keep_checkpoints,

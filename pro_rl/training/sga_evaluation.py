@@ -55,6 +55,7 @@ from pro_rl.rollout.base import SamplingSettings
 from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.rollout.sga import SGAGenerator, SGARollouts
 from pro_rl.training.evaluation import PointResult, evaluation_prompts, policy_dir, response_rewards, summarise
+from pro_rl.training.evaluation_statistics import ground_truth_known, prompt_statistics
 from pro_rl.training.wic import score_matrix
 
 logger = logging.getLogger("pro_rl.training")
@@ -136,6 +137,7 @@ class SGAEvaluator:
         self.config = config
         self.prompts, self.truth = evaluation_prompts(config)
         self.samples = config.evaluate.samples_per_prompt
+        self.toy_world = ground_truth_known(config)  # ground-truth rewards beside the reward models'
         self.scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
         lm, head, tokenizer = load_sga_policy(policy_dir(config), config.policy)
         self.generator = SGAGenerator(lm, head, tokenizer, sga_sampling(config), config.policy.max_prompt_length,
@@ -162,9 +164,12 @@ class SGAEvaluator:
         return scalarise(rewards.double(), self.truth.repeat_interleave(self.samples, dim=0))
 
     def point(self, label: str, weights: Optional[List[float]], scores: Optional[Tensor]) -> PointResult:
-        _, rewards = self.run(scores)
-        truth = self.scalarised(rewards)
-        return PointResult(label, weights, rewards.mean(dim=0).tolist(), None if truth is None else float(truth.mean()))
+        result, rewards = self.run(scores)
+        truth, settings = self.scalarised(rewards), self.config.evaluate
+        return PointResult(label, weights, rewards.mean(dim=0).tolist(), None if truth is None else float(truth.mean()),
+                           **prompt_statistics(rewards, result.rollouts.responses, self.truth, self.config.objectives,
+                                               self.samples, self.toy_world, settings.interval_level,
+                                               settings.bootstrap_resamples, self.config.run.seed))
 
 
 def evaluate_sga(config: ProRLConfig) -> Dict[str, object]:

@@ -22,6 +22,7 @@ from pro_rl.config.schema import DataConfig, ProRLConfig
 from pro_rl.data.canonical import data_limits, is_local, load_pairs, load_prompts, read_jsonl
 from pro_rl.data.errors import DataError
 from pro_rl.data.formats import render_prompt, render_response
+from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.models.scoring import RewardScorer
 
 
@@ -57,7 +58,7 @@ def offline_rows(path: str, data: DataConfig) -> tuple[List[str], List[str]]:
         if "prompt" not in row or not targets:
             raise DataError(path, "offline rows need 'prompt' and 'response' (or 'chosen'/'rejected')", row=index)
         for target in targets:
-            prompts.append(render_prompt(row["prompt"]))
+            prompts.append(render_prompt(row["prompt"], None, data.prompt_format))
             responses.append(render_response(target))
     return prompts, responses
 
@@ -78,7 +79,7 @@ def load_wic_inputs(config: ProRLConfig) -> WicInputs:
     if config.wic.online_iterations > 0:
         if not config.data.prompts:
             raise ConfigError("key 'data.prompts': empty, but the online stage samples prompts from it")
-        online_prompts = [render_prompt(p) for p in load_prompts(config.data.prompts, **data_limits(config.data))["prompt"]]
+        online_prompts = render_prompts(config, load_prompts(config.data.prompts, **data_limits(config.data))["prompt"])
     return WicInputs(offline_prompts, offline_responses, online_prompts)
 
 

@@ -46,7 +46,8 @@ def sft_stage(config: ProRLConfig, rows: List[dict], stage_dir: Path, init_polic
     (stage_dir / STAGE_RECORD).unlink(missing_ok=True)
     data_path = stage_dir / "train.jsonl"
     write_jsonl(rows, data_path)
-    stage_config = replace(config, data=replace(config.data, sft=str(data_path)),
+    # the rows' prompts are rendered and conditioned already: 'plain' keeps them as they are
+    stage_config = replace(config, data=replace(config.data, sft=str(data_path), prompt_format="plain"),
                            policy=replace(config.policy, model=init_policy, sft_steps=steps))
     metrics = MetricsLogger(stage_dir, tensorboard=False)
     try:

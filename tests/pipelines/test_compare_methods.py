@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.compare_methods import evaluation_config, one_hot, online_prompts, reward_overrides, run
-from pipelines.comparison_report import compare, default_point
+from pipelines.comparison_report import compare, default_point, seed_spread_section, write_comparison
 from pro_rl.config import ConfigError, load_config
 
 CONFIG = "configs/tiny/compare_methods.yaml"
@@ -49,6 +49,63 @@ def test_comparison_uses_one_reference_point_and_the_joint_front():
     assert compare(summaries, [])["reference_point"] == [-1.0, -1.0]
 
 
+def _paired_point(values, rewards=(1.0, 1.0)):
+    """A default point with per-prompt ground-truth values and intervals, as pro_rl.training.evaluation writes it."""
+    mean = sum(values) / len(values)
+    return {"label": "p", "weights": None, "rewards": list(rewards), "true_scalarised": mean, "on_front": True,
+            "rewards_interval": [[r - 0.5, r + 0.5] for r in rewards], "true_scalarised_interval": [mean - 0.1, mean + 0.1],
+            "ground_truth_scalarised": mean, "ground_truth_scalarised_interval": [mean - 0.2, mean + 0.2],
+            "per_prompt": {"true_scalarised": list(values), "ground_truth_scalarised": list(values)}}
+
+
+def test_pro_against_each_baseline_paired_over_prompts_with_generated_verdicts(tmp_path):
+    def fixed(values):
+        point = _paired_point(values)
+        return {"method": "fixed", "objectives": ["a", "b"], "points": [point], "orchestrator": None,
+                "equal_weights": point}
+
+    baseline = [0.0, 0.1, 0.2, 0.3]
+    summaries = {"morlhf": fixed(baseline), "pro_morlhf": fixed([v + 0.3 for v in baseline]),
+                 "moslim": fixed([v + 0.3 for v in baseline])}
+    comparison = write_comparison(summaries, tmp_path, [0.0, 0.0], resamples=200)
+    paired = {(row["method"], row["baseline"]): row for row in comparison["paired"]}
+    assert set(paired) == {("pro_morlhf", "morlhf"), ("pro_morlhf", "moslim")}
+    ahead = paired[("pro_morlhf", "morlhf")]["difference"]
+    assert (ahead["mean"], ahead["low"], ahead["high"]) == pytest.approx((0.3, 0.3, 0.3))
+    assert paired[("pro_morlhf", "moslim")]["difference"]["mean"] == pytest.approx(0.0, abs=1e-12)
+    report = (tmp_path / "report.md").read_text()
+    assert "- PRO-MORLHF is ahead of MORLHF (uniform weights) by 0.300 [0.300, 0.300] on the w*-scalarised " \
+           "ground-truth reward" in report
+    assert "- PRO-MORLHF and MOSLIM: no significant difference (+0.000 [+0.000, +0.000])" in report
+    assert "| PRO-MORLHF − MORLHF (uniform weights) | w*-scalarised ground-truth reward | +0.300 [+0.300, +0.300] |" \
+        in report
+    # the default-point table: each mean with its interval, the ground truth beside the reward models
+    assert "| MORLHF (uniform weights) | its policy | 1.000 [0.500, 1.500] | 1.000 [0.500, 1.500] | " \
+           "0.150 [0.050, 0.250] | 0.150 [-0.050, 0.350] |" in report
+
+
+def test_spread_across_seeds_of_hypervolume_default_point_and_paired_difference():
+    def fixed(values, rewards):
+        point = {**_paired_point(values, rewards), "on_front": True}
+        return {"method": "fixed", "objectives": ["a", "b"], "points": [point], "orchestrator": None,
+                "equal_weights": point}
+
+    base = [0.0, 0.2, 0.4]
+    per_seed = [{"morlhf": fixed(base, (1.0, 1.0)), "pro_morlhf": fixed([v + 0.1 for v in base], (2.0, 1.0))},
+                {"morlhf": fixed(base, (1.0, 2.0)), "pro_morlhf": fixed([v + 0.3 for v in base], (2.0, 2.0))}]
+    assert seed_spread_section(per_seed[:1], [0], [0.0, 0.0]) == {}
+    spread = seed_spread_section(per_seed, [0, 1], [0.0, 0.0], resamples=100)
+    assert spread["seeds"] == [0, 1]
+    # hypervolume above (0, 0) of a single point is the product of its rewards
+    assert spread["methods"]["pro_morlhf"]["hypervolume"]["values"] == pytest.approx([2.0, 4.0])
+    morlhf = spread["methods"]["morlhf"]["default_scalarised"]
+    assert [morlhf["mean"], morlhf["std"], *morlhf["values"]] == pytest.approx([0.2, 0.0, 0.2, 0.2])
+    pair = spread["paired"]["pro_morlhf - morlhf"]
+    assert pair["values"] == pytest.approx([0.1, 0.3]) and pair["std"] == pytest.approx(0.2 / 2 ** 0.5)
+    assert "| PRO-MORLHF | 3.000 ± 1.414 (2.000, 4.000) | 0.400 ± 0.141 (0.300, 0.500) |" in spread["lines"]
+    assert "| PRO-MORLHF − MORLHF (uniform weights) | 0.200 ± 0.141 (0.100, 0.300) |" in spread["lines"]
+
+
 def test_stage_wiring_reads_the_budget_from_the_configs():
     config = load_config(CONFIG)
     assert reward_overrides(config)[:2] == ["reward_models.0.name=helpful",
@@ -59,6 +116,10 @@ def test_stage_wiring_reads_the_budget_from_the_configs():
     evaluation = evaluation_config(config, "rewarded_soups", {"soup_policies": ["a", "b", "c"]}, Path("out"))
     assert evaluation.evaluate.method == "soups" and evaluation.evaluate.soup_policies == ["a", "b", "c"]
     assert evaluation.orchestrator.path == "" and evaluation.run.output_dir == "out/evaluations/rewarded_soups"
+    # run.seeds: a later seed's evaluation has its own directory and run name, and samples with the same seed
+    later = evaluation_config(config, "morlhf", {"policy": "p"}, Path("out"), "_seed1")
+    assert later.run.output_dir == "out/evaluations/morlhf_seed1" and later.run.name.endswith("-eval-morlhf_seed1")
+    assert later.run.seed == config.run.seed and config.evaluate.samples_per_prompt == 4
 
 
 def test_compare_section_is_validated():
@@ -102,6 +163,8 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     assert (tmp_path / "methods" / "pro_wic" / "stages" / "online-1" / "final" / "policy").is_dir()
     # the toy world's prompts carry w*, so every default point has a w*-scalarised reward
     assert all(row["default_true_scalarised"] is not None for row in rows.values())
+    # PRO-MORLHF and PRO-WIC paired with each of the 7 other methods, SGA's sensed point included
+    assert len(comparison["paired"]) == 14 and all(row["difference"]["num_prompts"] == 3 for row in comparison["paired"])
 
     # resume: every stage is recorded as finished, so a second run trains nothing and reproduces the comparison
     stamps = {path: path.stat().st_mtime for path in tmp_path.glob("methods/*/metrics.jsonl")}

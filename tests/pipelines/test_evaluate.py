@@ -93,3 +93,32 @@ def test_evaluate_fixed_policy_is_one_point(tmp_path):
     assert summary["equal_weights"]["label"] == "fixed"
     assert all(math.isfinite(v) for v in summary["points"][0]["rewards"])
     assert "| fixed | — |" in (result.output_dir / "report.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_evaluate_reports_intervals_over_prompts_and_ground_truth_beside_the_reward_models(tmp_path):
+    config = _config(tmp_path, "fixed", policy=str(_save_policy(tmp_path / "policy")), num_prompts=3,
+                     samples_per_prompt=2, bootstrap_resamples=200)
+    config.rollout.max_new_tokens = 12
+    result = run(config)
+    summary = _read_summary(result.output_dir)
+    point = summary["points"][0]
+    assert (point["num_prompts"], point["samples_per_prompt"], point["interval_level"]) == (3, 2, 0.95)
+    # humor is scored by the toy world's own function: its ground truth equals its reward-model column
+    assert point["ground_truth_rewards"][1] == pytest.approx(point["rewards"][1])
+    assert point["ground_truth_rewards_interval"][1] == pytest.approx(point["rewards_interval"][1])
+    for mean, (low, high) in [*zip(point["rewards"], point["rewards_interval"]),
+                              (point["true_scalarised"], point["true_scalarised_interval"]),
+                              (point["ground_truth_scalarised"], point["ground_truth_scalarised_interval"])]:
+        assert low - 1e-9 <= mean <= high + 1e-9
+    per_prompt = point["per_prompt"]
+    assert len(per_prompt["ground_truth_scalarised"]) == len(per_prompt["true_scalarised"]) == 3
+    assert sum(per_prompt["ground_truth_scalarised"]) / 3 == pytest.approx(point["ground_truth_scalarised"])
+    report = (result.output_dir / "report.md").read_text()
+    assert "| ground truth: humor | ground truth: w*-scalarised |" in report
+    assert "3 held-out prompts × 2 responses each" in report and "95 % bootstrap interval over prompts" in report
+    low, high = point["ground_truth_scalarised_interval"]
+    assert f"{point['ground_truth_scalarised']:.3f} [{low:.3f}, {high:.3f}]" in report
+    assert result.metrics["eval/equal_weights/ground_truth_scalarised"] == point["ground_truth_scalarised"]
+    assert result.metrics["eval/equal_weights/ground_truth_scalarised_low"] == low

@@ -41,7 +41,8 @@ def policies(tmp_path_factory):
 def sga_config(root, sga, *extra):
     return load_config("configs/tiny/evaluate.yaml", [
         f"run.output_dir={root / 'run'}", "run.overwrite=true", "orchestrator.path=''", "evaluate.method=sga",
-        f"evaluate.policy={sga}", f"evaluate.num_prompts={NUM_PROMPTS}", "rollout.max_new_tokens=6", *extra])
+        f"evaluate.policy={sga}", f"evaluate.num_prompts={NUM_PROMPTS}", "evaluate.samples_per_prompt=1",
+        "rollout.max_new_tokens=6", *extra])
 
 
 def test_ideal_response_targets_of_the_toy_world():

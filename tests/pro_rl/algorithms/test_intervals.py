@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from pro_rl.algorithms.intervals import bootstrap_mean_interval
+from pro_rl.algorithms.intervals import bootstrap_mean_interval, paired_difference_interval
 
 
 def test_constant_rows_give_a_degenerate_interval_per_column():
@@ -38,3 +38,28 @@ def test_refuses_bad_arguments():
         bootstrap_mean_interval(torch.zeros(0))
     with pytest.raises(ValueError, match="level"):
         bootstrap_mean_interval(torch.zeros(3), level=1.0)
+
+
+def test_paired_difference_of_identical_inputs_is_zero_zero():
+    values = torch.tensor([0.3, -1.2, 0.7, 2.0, 0.1])
+    mean, low, high = paired_difference_interval(values, values.clone(), resamples=500)
+    assert (float(mean), float(low), float(high)) == (0.0, 0.0, 0.0)
+
+
+def test_paired_difference_resamples_prompts_together():
+    # per-prompt means vary a lot (0..9) but the method is always 0.5 ahead: the paired interval is [0.5, 0.5],
+    # while the unpaired intervals of the two means overlap widely
+    baseline = torch.arange(10, dtype=torch.float64)
+    mean, low, high = paired_difference_interval(baseline + 0.5, baseline, resamples=500)
+    assert (float(mean), float(low), float(high)) == pytest.approx((0.5, 0.5, 0.5))
+    _, base_low, base_high = bootstrap_mean_interval(baseline, resamples=500)
+    assert float(base_high - base_low) > 2.0
+
+
+def test_paired_difference_hand_computed_quantiles_and_shape_check():
+    # differences [0, 1]: the same resampled means as test_two_values_hand_computed_quantiles
+    mean, low, high = paired_difference_interval(torch.tensor([2.0, 3.0]), torch.tensor([2.0, 2.0]), resamples=2000,
+                                                 seed=3)
+    assert (float(mean), float(low), float(high)) == (0.5, 0.0, 1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        paired_difference_interval(torch.zeros(3), torch.zeros(4))

@@ -58,3 +58,49 @@ def test_render_response():
         {"role": "assistant", "content": "Second."},
     ]
     assert render_response(two_turns) == "First.\n\nSecond."
+
+
+TEMPLATE = ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</{{ m['role'] }}>{% endfor %}"
+            "{% if add_generation_prompt %}<assistant>{% endif %}")
+
+
+def test_prompt_formats_of_a_string_prompt():
+    from pro_rl.data.formats import hh_prompt
+
+    with_template = tiny_tokenizer(TEMPLATE)
+    assert render_prompt("Hi", with_template, "plain") == "Hi"
+    assert render_prompt("Hi", with_template, "auto") == "Hi"
+    assert render_prompt("Hi", with_template, "hh") == "\n\nHuman: Hi\n\nAssistant:"
+    assert hh_prompt("\n\nHuman: Hi\n\nAssistant:") == "\n\nHuman: Hi\n\nAssistant:"  # already in the format
+    assert render_prompt("Hi", with_template, "chat") == "<user>Hi</user><assistant>"
+
+
+def test_prompt_formats_of_messages():
+    with_template = tiny_tokenizer(TEMPLATE)
+    plain = "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Tell me a joke\n\nAssistant:"
+    assert render_prompt(CONVERSATION, with_template, "plain") == plain  # never the template
+    assert render_prompt(CONVERSATION, with_template, "hh") == plain
+    assert render_prompt(CONVERSATION, with_template, "chat").startswith("<user>Hi</user><assistant>Hello")
+
+
+def test_chat_without_a_template_and_an_unknown_format_are_errors():
+    with pytest.raises(ValueError, match="data.prompt_format 'chat'.*has no chat template"):
+        render_prompt("Hi", tiny_tokenizer(), "chat")
+    with pytest.raises(ValueError, match="data.prompt_format 'chat'"):
+        render_prompt("Hi", None, "chat")
+    with pytest.raises(ValueError, match="unknown prompt format 'html'"):
+        render_prompt("Hi", None, "html")
+
+
+@pytest.mark.parametrize("prompt, response, joined", [
+    ("wedding?", "Here is the answer", "wedding? Here is the answer"),   # no whitespace: one space
+    ("\n\nHuman: hi\n\nAssistant:", " sure", "\n\nHuman: hi\n\nAssistant: sure"),  # the toy world: unchanged
+    ("Q:\n", "A", "Q:\nA"),
+    ("Q", "\nA", "Q\nA"),
+    ("", "A", "A"),
+    ("Q", "", "Q"),
+])
+def test_join_prompt_response_inserts_one_space_only_at_a_bare_junction(prompt, response, joined):
+    from pro_rl.data.formats import join_prompt_response
+
+    assert join_prompt_response(prompt, response) == joined

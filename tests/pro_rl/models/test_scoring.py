@@ -1,5 +1,6 @@
 """Scoring: RewardScorer over a reward function or a reward model, and OrchestratorPredictor on the simplex."""
 
+import logging
 import math
 
 import pytest
@@ -7,6 +8,7 @@ import torch
 
 from pro_rl.config.schema import OrchestratorConfig, RewardModelConfig
 from pro_rl.data.toy_world import format_prompt
+from pro_rl.data.truncation import TruncationMonitor
 from pro_rl.models.builders import build_orchestrator, build_reward_model
 from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, predict_weights, reward_model_scores
 
@@ -143,3 +145,26 @@ def test_orchestrator_predictor_refuses_a_policy_directory(tmp_path):
     model.save_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="not a trained orchestrator: it holds a GPT2LMHeadModel"):
         OrchestratorPredictor(str(tmp_path), device="cpu")
+
+
+def test_cut_texts_score_as_the_tokenizer_cuts_them_and_are_warned_once(orchestrator_dir, caplog):
+    model, tokenizer = build_reward_model(reward_spec())
+    model.eval()
+    texts = [p + r for p, r in zip(PROMPTS, RESPONSES)]
+    with torch.no_grad():
+        batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=8,
+                          add_special_tokens=False)
+        expected = model(**batch).logits[:, 0].tolist()
+    monitor = TruncationMonitor("reward model 'helpful' scoring", "k", tokenizer.truncation_side)
+    with caplog.at_level(logging.WARNING, logger="pro_rl.data"):
+        scores = reward_model_scores(model, tokenizer, texts, 2, 8, truncation=monitor)
+        predictor = OrchestratorPredictor(str(orchestrator_dir), device="cpu", max_length=4)
+        predictor.predict(PROMPTS)
+        predictor.predict(PROMPTS)  # the second call is counted, not warned
+    assert scores == pytest.approx(expected, abs=1e-5)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2 and monitor.total.truncated == 3 and predictor.truncation.total.truncated == 6
+    assert messages[0].startswith("reward model 'helpful' scoring (calls so far: 1): 3 of 3 texts (100.0 %) longer "
+                                  "than max_length 8")
+    assert messages[1].startswith("orchestrator weights (calls so far: 1): 3 of 3 texts (100.0 %) longer than "
+                                  "max_length 4")

@@ -1,6 +1,7 @@
 """HFRolloutEngine on the tiny GPT-2: layout of the rollouts, lengths, seeding, truncation and weight loading."""
 
 import copy
+import logging
 
 import pytest
 import torch
@@ -59,6 +60,19 @@ def test_prompts_are_cut_from_the_left(engine):
     short = HFRolloutEngine(engine.model, engine.tokenizer, engine.settings, max_prompt_length=3)
     rollouts = short.generate(PROMPTS[:1], num_samples=1, seed=0)
     assert rollouts.prompt_ids[0] == engine.tokenizer(PROMPTS[0])["input_ids"][-3:]
+
+
+def test_cut_prompts_are_warned_with_counts_first_then_every_100_calls(engine, caplog):
+    short = HFRolloutEngine(engine.model, engine.tokenizer, engine.settings, max_prompt_length=3)
+    lengths = [len(engine.tokenizer(prompt)["input_ids"]) for prompt in PROMPTS]
+    cut = sum(length > 3 for length in lengths)
+    with caplog.at_level(logging.WARNING, logger="pro_rl.data"):
+        for _ in range(3):
+            short.generate(PROMPTS, num_samples=1, seed=0)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"RL prompts (calls so far: 1): {cut} of 3 texts ({100 * cut / 3:.1f} %) longer than max_length 3 (longest "
+        f"{max(lengths)}) were truncated on the left; raise policy.max_prompt_length to keep them whole"]
+    assert short.prompt_truncation.total.truncated == 3 * cut and cut == 2
 
 
 def test_cut_at_eos():

@@ -3,6 +3,7 @@
 errors (a directory without the head, K mismatch, weights given to an SGA policy)."""
 
 import json
+import logging
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ import torch
 from pro_rl import cli
 from pro_rl.config.errors import ConfigError
 from pro_rl.config.schema import ModelConfig
-from pro_rl.data.conditioning import sga_prompt
+from pro_rl.data.conditioning import sga_prompt, sga_split
 from pro_rl.inference import generate_answers, sampling_settings
 from pro_rl.models.builders import build_policy
 from pro_rl.models.sga import SGAPolicy, build_score_head, save_sga_policy, sense_scores
@@ -49,6 +50,20 @@ def test_cache_continued_generation_equals_plain_generate_on_the_conditioned_pro
     assert result.rollouts.response_ids == plain.response_ids
     assert len({tuple(ids) for ids in plain.response_ids}) == 3  # the rows differ: the check has teeth
     assert all(len(set(ids)) > 2 for ids in plain.response_ids)
+
+
+def test_cut_prefixes_are_counted_and_warned_once(caplog):
+    lm, head, tokenizer = noisy_tiny_sga("gpt2")
+    lengths = [len(tokenizer(sga_split(prompt)[0], add_special_tokens=False)["input_ids"]) for prompt in PROMPTS]
+    limit = min(lengths)  # the shortest prefix fits, the two longer ones are cut
+    generator = SGAGenerator(lm, head, tokenizer, GREEDY, max_prompt_length=limit)
+    with caplog.at_level(logging.WARNING, logger="pro_rl.data"):
+        generator.generate(PROMPTS)
+        generator.generate(PROMPTS)
+    assert sum(length > limit for length in lengths) == 2 and generator.prompt_truncation.total.truncated == 4
+    assert [record.getMessage() for record in caplog.records] == [
+        f"SGA prompt prefixes (calls so far: 1): 2 of 3 texts (66.7 %) longer than max_length {limit} (longest "
+        f"{max(lengths)}) were truncated on the left; raise policy.max_prompt_length to keep them whole"]
 
 
 def test_snapping_given_scores_and_several_samples_per_prompt():

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from pro_rl.config.sections import TrainingConfig
 from pro_rl.training.loop import batch_indices, micro_batches, total_steps
 
 
@@ -47,18 +48,22 @@ def test_no_examples_is_an_error():
         batch_indices(0, 4, 0, seed=0)
 
 
-@pytest.mark.parametrize("num_examples, batch_size, epochs, max_steps, expected", [
-    (100, 10, 1.0, 0, 10),
-    (101, 10, 1.0, 0, 11),   # a partial last batch counts
-    (100, 10, 2.0, 0, 20),
-    (100, 10, 0.5, 0, 5),
-    (100, 10, 2.0, 7, 7),    # max_steps caps
-    (100, 10, 1.0, 50, 10),  # a larger max_steps does not extend
-    (5, 32, 0.01, 0, 1),     # at least one step
-    (1350, 32, 1.0, 0, 43),  # a tiny reward model's run
+@pytest.mark.parametrize("num_examples, batch_size, epochs, max_steps, min_steps, expected", [
+    (100, 10, 1.0, 0, 0, 10),
+    (101, 10, 1.0, 0, 0, 11),   # a partial last batch counts
+    (100, 10, 2.0, 0, 0, 20),
+    (100, 10, 0.5, 0, 0, 5),
+    (100, 10, 2.0, 7, 0, 7),    # max_steps caps
+    (100, 10, 1.0, 50, 0, 10),  # a larger max_steps does not extend
+    (5, 32, 0.01, 0, 0, 1),     # at least one step
+    (1350, 32, 1.0, 0, 0, 43),  # a tiny reward model's run
+    (270, 32, 2.0, 0, 100, 100),  # min_steps adds passes over small data
+    (2700, 32, 2.0, 0, 100, 169),  # and leaves larger data to its epochs
+    (270, 32, 2.0, 60, 100, 60),  # max_steps still caps
 ])
-def test_total_steps(num_examples, batch_size, epochs, max_steps, expected):
-    assert total_steps(num_examples, batch_size, epochs, max_steps) == expected
+def test_total_steps(num_examples, batch_size, epochs, max_steps, min_steps, expected):
+    training = TrainingConfig(batch_size=batch_size, epochs=epochs, max_steps=max_steps, min_steps=min_steps)
+    assert total_steps(num_examples, training) == expected
 
 
 def test_micro_batches():

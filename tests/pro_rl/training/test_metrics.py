@@ -105,3 +105,10 @@ def test_stage_timer_resets_per_step():
     with timer.stage("score"):
         pass
     assert sorted(timer.metrics()) == ["time/score_s", "time/step_s"]
+
+
+def test_metrics_line_rounds_to_four_significant_digits():
+    from pro_rl.training.metrics import metrics_line
+
+    assert metrics_line({"step": 3, "loss/policy": 0.123456, "time/step_s": 12345.6, "kl/mean": float("nan")}) == \
+        "step 3 loss/policy=0.1235 time/step_s=1.235e+04 kl/mean=nan"

@@ -184,4 +184,8 @@ def test_evaluate_moslim_grid_and_untagged_point_hand_computed(tmp_path, monkeyp
     assert summary["untagged"]["label"] == "untagged" and summary["untagged"]["weights"] is None
     assert summary["untagged"]["rewards"] == [0.0, 0.0, 0.0]
     assert result.metrics["eval/untagged/humor"] == 0.0
-    assert "| untagged | — | 0.0000 | 0.0000 | 0.0000 | 0.0000 |" in (result.output_dir / "report.md").read_text()
+    # each mean with its interval over prompts, then the mean over objectives
+    assert "| untagged | — | 0.000 [0.000, 0.000] | 0.000 [0.000, 0.000] | 0.000 [0.000, 0.000] | 0.0000 |" \
+        in (result.output_dir / "report.md").read_text()
+    # the rewards are the toy world's own functions: the ground truth beside them is the same
+    assert summary["points"][0]["ground_truth_rewards"] == pytest.approx([1.0, -0.3, -0.3])

@@ -172,3 +172,22 @@ def test_a_second_run_logs_to_its_own_file_only(tmp_path):
     root.info("only in the second")
     assert "only in the second" not in (tmp_path / "first.log").read_text()
     assert "only in the second" in (tmp_path / "second.log").read_text()
+
+
+def test_run_log_carries_the_logged_metrics_and_the_console_does_not(tmp_path):
+    from pro_rl.training.metrics import MetricsLogger
+
+    output_dir = prepare_run_dir(load_config(TINY_REWARD_MODELS, [f"run.output_dir={tmp_path / 'run'}"]))
+    metrics = MetricsLogger(output_dir, tensorboard=False)
+    metrics.log(12, {"train/loss": 0.693147, "eval/kl": 0.1234567, "note": "ok"})
+    logging.getLogger("pro_rl.training").info("a summary line")
+    for handler in logging.getLogger("pro_rl").handlers:
+        handler.flush()
+    text = (output_dir / "run.log").read_text()
+    assert "INFO pro_rl.metrics: step 12 train/loss=0.6931 eval/kl=0.1235 note=ok" in text
+    consoles = [handler for handler in logging.getLogger("pro_rl").handlers
+                if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)]
+    assert consoles  # the console handler (which stream it writes to depends on who configured logging first)
+    for name, expected in (("pro_rl.training", True), ("pro_rl.metrics", False)):
+        record = logging.LogRecord(name, logging.INFO, __file__, 0, "line", None, None)
+        assert all(bool(console.filter(record)) is expected for console in consoles)

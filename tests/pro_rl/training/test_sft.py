@@ -1,14 +1,18 @@
 """Supervised fine-tuning with LoRA adapters (peft): only the adapted weights move, and the saved policy is a plain
 transformers checkpoint with the adapters merged in."""
 
+import logging
+
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
 from pro_rl.config import ConfigError, load_config
+from pro_rl.data.formats import render_prompt
 from pro_rl.models.builders import load_policy
 from pro_rl.training.metrics import MetricsLogger
-from pro_rl.training.sft import train_sft
+from pro_rl.models.tokenizer import train_tiny_tokenizer
+from pro_rl.training.sft import sft_examples, train_sft
 
 
 def test_lora_sft_merges_adapters_into_a_plain_checkpoint(tmp_path):
@@ -34,3 +38,19 @@ def test_lora_rank_is_validated():
         load_config("configs/tiny/sft.yaml", ["policy.lora_rank=-1"])
     with pytest.raises(ConfigError, match="ZeRO-2"):
         load_config("configs/tiny/sft.yaml", ["policy.lora_rank=8", "trainer.zero_stage=3"])
+
+
+def test_sft_examples_warn_once_per_side_with_counts(caplog):
+    tokenizer = train_tiny_tokenizer()
+    rows = [("how do i fix my bike ?", " check the chain , then the brakes , then the tyres ."), ("hi", " ok")]
+    with caplog.at_level(logging.WARNING, logger="pro_rl.data"):
+        prompts, responses = sft_examples(rows, tokenizer, max_prompt_tokens=4, max_response_tokens=5)
+    full = [tokenizer(render_prompt(prompt, tokenizer), add_special_tokens=False)["input_ids"] for prompt, _ in rows]
+    assert prompts == [ids[-4:] for ids in full] and len(full[0]) > 4 >= len(full[1])
+    assert [len(ids) for ids in responses] == [5, 2] and responses[0][-1] == tokenizer.eos_token_id
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("sft prompts: 1 of 2 texts (50.0 %) longer than max_length 4")
+    assert messages[0].endswith("truncated on the left; raise policy.max_prompt_length to keep them whole")
+    assert messages[1].startswith("sft responses (with eos): 1 of 2 texts (50.0 %) longer than max_length 5")
+    assert messages[1].endswith("truncated on the right; raise rollout.max_new_tokens to keep them whole")
