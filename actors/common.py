@@ -15,4 +15,12 @@ def setup_actor_process(num_cpus: float, num_gpus: float) -> torch.device:
     torch.set_num_threads(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.getLogger("transformers").setLevel(logging.ERROR)
-    return torch.device("cuda" if num_gpus > 0 and torch.cuda.is_available() else "cpu")
+    return actor_device(num_gpus)
+
+
+def actor_device(num_gpus: float) -> torch.device:
+    """``cuda:<index>`` of the GPU Ray gave this actor (always with its index: vLLM's NCCL communicator compares
+    devices and ``cuda`` is not ``cuda:0``), or the CPU for an actor without a GPU share."""
+    if num_gpus > 0 and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")

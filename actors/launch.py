@@ -14,7 +14,7 @@ algorithm says whether a critic starts and sizes the training engines, the rewar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
@@ -80,9 +80,25 @@ def plan_bundles(config, counts: Dict[str, int]) -> tuple[List[dict], Dict[str, 
     return [{k: v for k, v in bundle.items() if v > 0} or {"CPU": 0.01} for bundle in bundles], bundle_of
 
 
+def start_rollouts_first(create: Callable[[], List], sleep: bool, wait: Callable = ray.get) -> List:
+    """Create the rollout engines, wait until they are constructed and, with ``sleep``, asleep; returns them.
+
+    vLLM sizes its KV cache from the GPU's free memory while it starts, so the training roles start only after
+    this (as OpenRLHF does): a colocated actor allocating or freeing memory meanwhile would shrink the cache or make
+    vLLM's memory profiling fail. ``wait`` is ``ray.get`` (a stand-in in tests).
+    """
+    engines = create()
+    wait([engine.__ray_ready__.remote() for engine in engines])
+    if sleep:
+        wait([engine.sleep.remote() for engine in engines])
+    return engines
+
+
 def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrator_path: str = "",
                  timeout_s: float = 120.0) -> Roles:
     """Create every actor of the run; returns their handles once all are constructed.
+
+    The rollout engines start first, alone (``start_rollouts_first``), then the other roles.
 
     ``algorithm``: the run's ``pro_rl.rl.RLAlgorithm`` object (passed into the policy and critic actors);
     ``reward_source``: its ``pro_rl.rl.RewardSource`` (one reward actor per scorer).
@@ -108,17 +124,21 @@ def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrato
         spec = getattr(config.resources, role)
         return dict(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)
 
-    roles = Roles(
-        policy=PolicyActor.options(**options("policy")).remote(policy_path, config, algorithm, **share("policy")),
-        reference=ReferenceActor.options(**options("reference")).remote(policy_path, config, **share("reference")),
-        rewards={scorer.name: RewardActor.options(**options("reward")).remote(scorer, **share("reward"))
-                 for scorer in scorers},
-        rollouts=[RolloutActor.options(**options("rollout")).remote(policy_path, config, **share("rollout"))
-                  for _ in range(counts["rollout"])],
-        placement=group,
-        rollout_placement=RolloutPlacement.from_config(config),
-        reward_source=reward_source,
-    )
+    rollout_placement = RolloutPlacement.from_config(config)
+    rollouts: List = []
+    try:  # a model or reward function that fails to load stops the run here, naming the role's error
+        rollouts = start_rollouts_first(
+            lambda: [RolloutActor.options(**options("rollout")).remote(policy_path, config, **share("rollout"))
+                     for _ in range(counts["rollout"])], rollout_placement.sleep_mode)
+        roles = Roles(
+            policy=PolicyActor.options(**options("policy")).remote(policy_path, config, algorithm, **share("policy")),
+            reference=ReferenceActor.options(**options("reference")).remote(policy_path, config, **share("reference")),
+            rewards={scorer.name: RewardActor.options(**options("reward")).remote(scorer, **share("reward"))
+                     for scorer in scorers},
+            rollouts=rollouts, placement=group, rollout_placement=rollout_placement, reward_source=reward_source)
+    except BaseException:
+        Roles(None, None, {}, rollouts, placement=group).shutdown()
+        raise
     if orchestrator_path:
         roles.orchestrator = OrchestratorActor.options(**options("orchestrator")).remote(
             orchestrator_path, config.orchestrator.max_prompt_length, **share("orchestrator"),
@@ -126,7 +146,7 @@ def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrato
     if with_critic:
         roles.critic = CriticActor.options(**options("critic")).remote(policy_path, config, algorithm,
                                                                         **share("critic"))
-    try:  # a model or reward function that fails to load stops the run here, naming the role's error
+    try:
         ray.get([handle.__ray_ready__.remote() for handle in roles.actors()])
     except BaseException:
         roles.shutdown()

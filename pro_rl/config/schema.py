@@ -157,6 +157,8 @@ class RolloutConfig:
     max_new_tokens: int = _field(128, "Tokens generated per response.", AT_LEAST_ONE)
     tensor_parallel_size: int = _field(1, "vLLM tensor-parallel size.", AT_LEAST_ONE)
     gpu_memory_utilization: float = _field(0.5, "vLLM GPU memory share.", PROBABILITY)
+    kv_cache_memory_bytes: int = _field(0, "vLLM KV cache size in bytes; 0: vLLM sizes it from free memory.",
+                                        NON_NEGATIVE)
 
 
 @dataclass

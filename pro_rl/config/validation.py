@@ -185,6 +185,8 @@ def _validate_rollout(config: ProRLConfig, origin: str) -> None:
     if rollout.tensor_parallel_size > max(gpus, 1):
         fail(origin, "rollout.tensor_parallel_size", f"{rollout.tensor_parallel_size} GPUs per engine, but "
                                                      f"resources.rollout.num_gpus gives each engine {gpus}")
+    if rollout.temperature > 2:
+        fail(origin, "rollout.temperature", f"{rollout.temperature} is above 2, which vLLM refuses; use 0 to 2")
 
 
 def _validate_choices(config: ProRLConfig, origin: str) -> None:

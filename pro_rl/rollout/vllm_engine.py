@@ -3,10 +3,12 @@
 Semantics shared with ``HFRolloutEngine``: prompts are tokenised with the policy's tokenizer and cut from the left
 to ``max_prompt_length`` tokens (``base.truncated_prompt_batch``) before vLLM sees them, as token ids; each prompt is
 one request with ``n`` samples, so the n samples of a prompt are contiguous; a response ends with eos when the
-model emitted it (vLLM keeps the stop token) and is decoded by the same tokenizer without special tokens. A seeded
-call repeats exactly: prompt i gets its own seed drawn from ``seed`` (``request_seeds``) and vLLM gives sample j
-the seed + j. A temperature of 0 decodes greedily; vLLM refuses n > 1 then, so one decoding stands for the n
-identical samples. vLLM 0.26 reads ``top_k`` 0 as "off", as the config does.
+model emitted it (vLLM keeps the stop token) and is decoded by the same tokenizer without special tokens.
+Seeds: prompt i gets its own seed drawn from ``seed`` (``request_seeds``) and vLLM gives sample j the seed + j, so
+a seeded call repeats when it is made again with the same prompts (the same batch composition) on an engine in the
+same state (weights, settings); vLLM promises no more (another batch can change the kernels' reduction order, and
+so the samples) unless its batch-invariant mode is on. A temperature of 0 decodes greedily; vLLM refuses n > 1
+then, so one decoding stands for the n identical samples. vLLM 0.26 reads ``top_k`` 0 as "off", as the config does.
 
 Weights (step 8, sync) arrive in the trainer's Hugging Face naming and go to the model's own ``load_weights``
 inside vLLM's workers (``pro_rl.rollout.vllm_worker``), by CUDA IPC handles when the engine shares the trainer's
@@ -118,14 +120,17 @@ def response_logprobs_from_outputs(outputs: Sequence, prompt_ids: Sequence[Seque
 
 
 def llm_arguments(model: str, tensor_parallel_size: int, gpu_memory_utilization: float, enable_sleep_mode: bool,
-                  dtype: str, seed: int, max_model_len: int) -> dict:
+                  dtype: str, seed: int, max_model_len: int, kv_cache_memory_bytes: int = 0) -> dict:
     """Keyword arguments of ``vllm.LLM``: the worker extension that loads weights, and one worker process per GPU
-    (``mp``) when the model is split over several; a single-GPU engine runs in this process."""
+    (``mp``) when the model is split over several; a single-GPU engine runs in this process. A positive
+    ``kv_cache_memory_bytes`` fixes the KV cache's size instead of vLLM's profiling of free memory."""
     arguments = dict(model=model, tensor_parallel_size=tensor_parallel_size,
                      gpu_memory_utilization=gpu_memory_utilization, enable_sleep_mode=enable_sleep_mode, dtype=dtype,
                      seed=seed, max_model_len=max_model_len, worker_extension_cls=WORKER_EXTENSION)
     if tensor_parallel_size > 1:
         arguments["distributed_executor_backend"] = "mp"
+    if kv_cache_memory_bytes > 0:
+        arguments["kv_cache_memory_bytes"] = kv_cache_memory_bytes
     return arguments
 
 
@@ -165,11 +170,12 @@ class VLLMRolloutEngine:
         enable_sleep_mode: allow ``sleep`` (an engine on the policy's GPU).
         dtype: vLLM's model dtype ('bfloat16', 'float32', ...).
         seed: vLLM's global seed (seeded calls of ``generate`` seed each request on top of it).
+        kv_cache_memory_bytes: the KV cache's size; 0 lets vLLM size it from the GPU's free memory.
     """
 
     def __init__(self, model: str, tokenizer, settings: SamplingSettings, max_prompt_length: int = 512,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.5, enable_sleep_mode: bool = False,
-                 dtype: str = "auto", seed: int = 0):
+                 dtype: str = "auto", seed: int = 0, kv_cache_memory_bytes: int = 0):
         if max_prompt_length < 1 or tensor_parallel_size < 1:
             raise ValueError(f"max_prompt_length ({max_prompt_length}) and tensor_parallel_size "
                              f"({tensor_parallel_size}) must be >= 1")
@@ -184,7 +190,8 @@ class VLLMRolloutEngine:
         self.device = torch.device("cuda", 0)  # the first GPU this process sees: tensor-parallel rank 0's
         self.llm = self.vllm.LLM(**llm_arguments(
             model, tensor_parallel_size, gpu_memory_utilization, enable_sleep_mode, dtype, seed,
-            max_model_len=max_prompt_length + settings.max_new_tokens + 1))  # + 1: response_logprobs asks for one
+            max_model_len=max_prompt_length + settings.max_new_tokens + 1,  # + 1: response_logprobs asks for one
+            kv_cache_memory_bytes=kv_cache_memory_bytes))
         self.asleep: set[str] = set()  # memory tags released by sleep() and not woken yet
         self.weights_loaded = True  # False from a sleep (level 2 discards the weights) to the next load
 
@@ -200,12 +207,14 @@ class VLLMRolloutEngine:
                    max_prompt_length=config.policy.max_prompt_length,
                    tensor_parallel_size=placement.tensor_parallel_size,
                    gpu_memory_utilization=config.rollout.gpu_memory_utilization,
-                   enable_sleep_mode=placement.sleep_mode, dtype=vllm_dtype(config), seed=config.run.seed)
+                   enable_sleep_mode=placement.sleep_mode, dtype=vllm_dtype(config), seed=config.run.seed,
+                   kv_cache_memory_bytes=config.rollout.kv_cache_memory_bytes)
 
     # --- generation ----------------------------------------------------------------------------------------------
 
     def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None) -> Rollouts:
-        """``num_samples`` responses per prompt, the samples of a prompt contiguous; seeded calls repeat exactly."""
+        """``num_samples`` responses per prompt, the samples of a prompt contiguous; a seeded call
+        repeats for the same prompts on an engine in the same state (see the module's note on seeds)."""
         self._check_ready()
         prompts = list(prompts)
         prompt_ids = truncated_prompt_batch(self.tokenizer, prompts, self.max_prompt_length, self.prompt_truncation)

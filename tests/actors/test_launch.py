@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from actors.launch import actor_counts, launch_roles, plan_bundles
+from actors.launch import actor_counts, launch_roles, plan_bundles, start_rollouts_first
 from pipelines import rl_stages
 from pro_rl.config import ProRLConfig, load_config
 from pro_rl.data.toy_world import objective_rewards
@@ -85,6 +85,42 @@ def test_actor_counts_follow_the_config():
         "policy": 1, "reference": 1, "reward": 4, "orchestrator": 0, "rollout": 3, "critic": 1}
     # a reward source with one multi-output scorer runs one reward actor
     assert actor_counts(config, with_orchestrator=True, with_critic=False, num_scorers=1)["reward"] == 1
+
+
+# --- start order -------------------------------------------------------------------------------------------------
+
+class RecordingHandle:
+    """Stands in for an actor handle: each ``handle.method.remote()`` appends (name, method) to a shared log."""
+
+    def __init__(self, name: str, log: list):
+        self.name, self.log = name, log
+
+    def __getattr__(self, method: str):
+        log, name = self.log, self.name
+        return type("Method", (), {"remote": staticmethod(lambda *args: log.append((name, method)) or method)})()
+
+
+@pytest.mark.parametrize("sleep", [False, True])
+def test_rollout_engines_start_alone_and_sleep_before_the_training_roles_start(sleep):
+    log: list = []
+
+    def create():
+        log.append(("driver", "create rollouts"))
+        return [RecordingHandle(f"rollout{k}", log) for k in range(2)]
+
+    def wait(refs):
+        log.append(("driver", f"wait {refs}"))
+        return refs
+
+    engines = start_rollouts_first(create, sleep, wait)
+    log.append(("driver", "create training roles"))  # what launch_roles does next
+
+    assert [engine.name for engine in engines] == ["rollout0", "rollout1"]
+    expected = [("driver", "create rollouts"), ("rollout0", "__ray_ready__"), ("rollout1", "__ray_ready__"),
+                ("driver", "wait ['__ray_ready__', '__ray_ready__']")]
+    if sleep:
+        expected += [("rollout0", "sleep"), ("rollout1", "sleep"), ("driver", "wait ['sleep', 'sleep']")]
+    assert log == expected + [("driver", "create training roles")]
 
 
 # --- launch_roles on the session cluster (slow: one actor per role, 30-80 s to start on two shared cores) ---

@@ -16,6 +16,7 @@ from typing import List, Optional
 import pytest
 import torch
 
+from actors.common import actor_device
 from pro_rl.config import ConfigError, load_config
 from pro_rl.models.tokenizer import train_tiny_tokenizer
 from pro_rl.rollout import RolloutEngine, RolloutPlacement, SamplingSettings, VLLMRolloutEngine
@@ -36,8 +37,30 @@ SETTINGS = SamplingSettings(temperature=0.8, top_p=0.95, top_k=0, max_new_tokens
 
 # --- a fake vllm module -------------------------------------------------------------------------------------------
 
+# Keyword arguments the real classes of vLLM 0.26.0 take (SamplingParams' fields; the EngineArgs fields we use, all
+# present in vllm/engine/arg_utils.py): like them, the fakes refuse any other name.
+SAMPLING_PARAMS_FIELDS = {
+    "n", "presence_penalty", "frequency_penalty", "repetition_penalty", "temperature", "top_p", "top_k", "min_p",
+    "seed", "stop", "stop_token_ids", "ignore_eos", "max_tokens", "min_tokens", "logprobs", "prompt_logprobs",
+    "logprob_token_ids", "flat_logprobs", "detokenize", "skip_special_tokens", "spaces_between_special_tokens",
+    "include_stop_str_in_output", "output_kind", "skip_clone", "structured_outputs", "logit_bias"}
+ENGINE_ARGS_USED = {"model", "tensor_parallel_size", "gpu_memory_utilization", "enable_sleep_mode", "dtype", "seed",
+                    "max_model_len", "worker_extension_cls", "distributed_executor_backend", "kv_cache_memory_bytes"}
+
+
+def refuse_unknown(kwargs: dict, known: set, owner: str) -> None:
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise TypeError(f"{owner}: unexpected keyword arguments {unknown}")
+
+
 class FakeSamplingParams:
+    """Checks as vLLM 0.26.0's SamplingParams does: known fields only, temperature in [0, 2]."""
+
     def __init__(self, **kwargs):
+        refuse_unknown(kwargs, SAMPLING_PARAMS_FIELDS, "SamplingParams")
+        if not 0.0 <= kwargs.get("temperature", 1.0) <= 2.0:
+            raise ValueError(f"temperature must be in [0, 2], got {kwargs['temperature']}.")
         self.kwargs = kwargs
 
 
@@ -64,6 +87,7 @@ class FakeLLM:
     EOS = 2
 
     def __init__(self, **kwargs):
+        refuse_unknown(kwargs, ENGINE_ARGS_USED, "LLM")
         self.kwargs = kwargs
         self.requests: list = []
         self.calls: list = []  # (method, arguments) in call order
@@ -151,6 +175,30 @@ def test_llm_arguments_one_gpu_in_process_and_tensor_parallel_in_worker_processe
                        dtype="bfloat16", seed=0, max_model_len=640,
                        worker_extension_cls="pro_rl.rollout.vllm_worker.WeightSyncWorkerExtension")
     assert llm_arguments("dir", 2, 0.3, False, "auto", 0, 640)["distributed_executor_backend"] == "mp"
+    assert "kv_cache_memory_bytes" not in one
+    assert llm_arguments("dir", 1, 0.3, True, "auto", 0, 640, kv_cache_memory_bytes=2 ** 30)[
+        "kv_cache_memory_bytes"] == 2 ** 30
+
+
+def test_the_fake_refuses_what_vllm_refuses():
+    with pytest.raises(TypeError, match="max_new_tokens"):
+        FakeSamplingParams(n=1, max_new_tokens=4)
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        FakeSamplingParams(n=1, temperature=2.5)
+    with pytest.raises(TypeError, match="kv_cache_size"):
+        FakeLLM(model="m", kv_cache_size=1)
+    assert FakeSamplingParams(temperature=2.0, n=1).kwargs["temperature"] == 2.0
+
+
+def test_actor_devices_always_name_their_gpu_index(monkeypatch):
+    """vLLM's PyNcclCommunicator asserts its device equals the tensor's, and ``cuda`` is not ``cuda:0``."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    assert actor_device(0.5) == torch.device("cuda", 3) and str(actor_device(1)) == "cuda:3"
+    assert actor_device(1) != torch.device("cuda")
+    assert actor_device(0) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert actor_device(1) == torch.device("cpu")
 
 
 def test_rollouts_from_outputs_rejects_a_wrong_number_of_completions(tokenizer):
@@ -166,6 +214,19 @@ def test_response_logprobs_are_read_at_the_response_positions():
 
 
 # --- the engine on the fake ---------------------------------------------------------------------------------------
+
+def test_engine_arguments_pass_the_strict_fake_and_a_kv_cache_size_reaches_vllm(fake_vllm, tokenizer):
+    engine = make_engine(tokenizer, kv_cache_memory_bytes=123)
+    assert engine.llm.kwargs["kv_cache_memory_bytes"] == 123
+    engine.generate(PROMPTS, num_samples=2, seed=1)
+    engine.response_logprobs([[4, 5]], [[6]])
+
+
+def test_a_temperature_vllm_refuses_fails_at_the_request(fake_vllm, tokenizer):
+    engine = make_engine(tokenizer, SamplingSettings(temperature=2.5, max_new_tokens=4))
+    with pytest.raises(ValueError, match="temperature"):
+        engine.generate(PROMPTS, num_samples=1)
+
 
 def test_generate_sends_left_truncated_token_prompts_and_one_seeded_request_per_prompt(fake_vllm, tokenizer):
     engine = make_engine(tokenizer, max_prompt_length=3)
@@ -334,6 +395,20 @@ def test_vllm_backend_on_cpu_is_a_config_error_that_suggests_hf():
 def test_vllm_engine_settings_are_checked(override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(TINY_RL_CONFIG, gpu_overrides(override))
+
+
+def test_vllm_temperature_above_2_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"key 'rollout.temperature'.*above 2"):
+        load_config(TINY_RL_CONFIG, gpu_overrides("rollout.temperature=2.5"))
+    assert load_config(TINY_RL_CONFIG, gpu_overrides("rollout.temperature=2")).rollout.temperature == 2
+    assert load_config(TINY_RL_CONFIG, [*STAND_INS, "rollout.temperature=2.5"]).rollout.temperature == 2.5  # hf
+
+
+def test_kv_cache_memory_bytes_is_a_non_negative_config_key():
+    assert load_config(TINY_RL_CONFIG, gpu_overrides("rollout.kv_cache_memory_bytes=1000")).rollout \
+        .kv_cache_memory_bytes == 1000
+    with pytest.raises(ConfigError, match="key 'rollout.kv_cache_memory_bytes'"):
+        load_config(TINY_RL_CONFIG, gpu_overrides("rollout.kv_cache_memory_bytes=-1"))
 
 
 def test_tensor_parallel_engines_need_as_many_gpus_each():
