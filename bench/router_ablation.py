@@ -9,10 +9,11 @@ One PRO-MORLHF run (``configs/tiny/pro_morlhf.yaml``: RLOO, same SFT start, budg
     uniform        1/K for every prompt (MORLHF)
 
 plus the SFT policy they all start from (no RL). Each policy answers every held-out prompt ``--samples`` times; a
-response scores the toy world's GROUND-TRUTH reward scalarised with the prompt's w* (``toy_world.scalarised_truth``);
-a prompt's value is the mean over its samples, and the table gives the mean over prompts with a 95 % percentile-
-bootstrap interval (``bootstrap_mean_interval``), the paired difference to PRO τ = 0.1 on the same prompts with its
-interval, and each router's argmax agreement with w* on the held-out prompts. With several ``--seeds`` every router
+response scores the toy world's GROUND-TRUTH reward scalarised with the prompt's w* (``ground_truth_rewards`` and
+``per_prompt`` of ``pro_rl.training.evaluation_statistics``, as ``pro-rl evaluate`` computes it); a prompt's value is
+the mean over its samples, and the table gives the mean over prompts with a 95 % percentile-bootstrap interval
+(``bootstrap_mean_interval``), the paired difference to PRO τ = 0.1 on the same prompts with its interval
+(``paired_difference_interval``), and each router's argmax agreement with w* on the held-out prompts. With several ``--seeds`` every router
 is trained once and its RL run repeated per seed; a prompt's value is then the mean over seeds × samples, and the
 per-seed means are listed (the prompt intervals do not cover the RL seed's variance; the spread of those means shows
 it).
@@ -20,8 +21,8 @@ it).
     python -m bench.router_ablation --output /tmp/router/ablation [--reward-models DIR] [--sft DIR]
         [--taus 0.05 0.1 0.5 1] [--steps 100] [--samples 4] [--seeds 0 1]
 
-Resumable: training stages are skipped when ``stages.json`` records them finished (``FinishedStages``), evaluations
-when ``evaluations/<run>.json`` exists. ``--reward-models`` /
+Resumable: a training stage is skipped when ``stages.json`` records it finished with the same settings
+(``FinishedStages``: a digest of its config files and overrides), an evaluation when ``evaluations/<run>.json`` exists. ``--reward-models`` /
 ``--sft`` reuse finished runs of ``configs/tiny/{reward_models,sft}.yaml`` instead of training them here. Writes
 ``report.md`` (the table, machine, commit) and ``results.json`` into ``--output``.
 """
@@ -29,20 +30,24 @@ when ``evaluations/<run>.json`` exists. ``--reward-models`` /
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
+import yaml
 
 from bench.measure import machine
 from pipelines.compare_methods import Stages
 from pro_rl.algorithms import argmax_agreement
-from pro_rl.algorithms.intervals import bootstrap_mean_interval
+from pro_rl.algorithms import scalarise
+from pro_rl.algorithms.intervals import bootstrap_mean_interval, paired_difference_interval
 from pro_rl.config import load_config
-from pro_rl.data.toy_world import OBJECTIVES, scalarised_truth, segment_kinds
+from pro_rl.data.toy_world import OBJECTIVES, segment_kinds
 from pro_rl.models.scoring import OrchestratorPredictor
 from pro_rl.training.evaluation import evaluation_prompts
+from pro_rl.training.evaluation_statistics import ground_truth_rewards, per_prompt
 from pro_rl.training.wic import policy_engine
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "tiny"
@@ -50,16 +55,40 @@ ORACLE = "pro_rl.data.toy_world_oracle:true_prompt_weights"
 DEFAULT_TAU = 0.1
 
 
+def config_files(config: str) -> List[Path]:
+    """``config`` and every file its ``base:`` names, recursively (bases before the files that name them)."""
+    path = Path(config).resolve()
+    base = (yaml.safe_load(path.read_text()) or {}).get("base")
+    bases = [] if base is None else [base] if isinstance(base, str) else list(base)
+    return [*[file for name in bases for file in config_files(str(path.parent / str(name)))], path]
+
+
+def settings_digest(config: str, overrides: Sequence[str]) -> str:
+    """A digest of what a stage was asked to run: the text of its config files (``config_files``) and its
+    overrides. Unlike the resolved config's digest (``Stages``), it stays the same when the code adds a config key
+    with a default, and changes with any setting of the files or the overrides."""
+    digest = hashlib.sha256()
+    for part in [*(file.read_text() for file in config_files(config)), *overrides]:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
 class FinishedStages(Stages):
-    """``Stages`` that skip a stage recorded as finished in ``stages.json`` even when its resolved config has changed
-    since (new config keys with defaults change every digest while the code moves on); delete a stage's entry there
-    to redo it."""
+    """``Stages`` that skip a stage recorded as finished in ``stages.json`` when its settings are the same
+    (``settings_digest``, recorded as ``settings``), even if the resolved config gained keys since; a changed
+    setting reruns the stage. An entry without ``settings`` (written by ``Stages``) is skipped on ``Stages``' own
+    rule (same resolved config) and then gains its settings digest."""
 
     def run(self, name: str, config, overrides) -> Path:
+        digest = settings_digest(config, overrides)
         earlier = self.done.get(name)
-        if isinstance(earlier, dict) and Path(earlier["output_dir"], "summary.json").is_file():
+        if isinstance(earlier, dict) and earlier.get("settings") == digest \
+                and Path(earlier["output_dir"], "summary.json").is_file():
             return Path(earlier["output_dir"])
-        return super().run(name, config, overrides)
+        output_dir = super().run(name, config, overrides)
+        self.done[name]["settings"] = digest
+        self.path.write_text(json.dumps(self.done, indent=2) + "\n")
+        return output_dir
 
 
 def router_names(taus: List[float]) -> List[str]:
@@ -111,11 +140,11 @@ def policy_values(config, policy: str, samples: int) -> Dict[str, list]:
     penalises every other objective's one."""
     prompts, truth = evaluation_prompts(config)
     rollouts = policy_engine(config, policy).generate(prompts, samples, seed=config.run.seed)
-    values = [scalarised_truth(response, dict(zip(OBJECTIVES, truth[index // samples].tolist())))
-              for index, response in enumerate(rollouts.responses)]
+    weights = truth.to(torch.float64).repeat_interleave(samples, dim=0)
+    values = per_prompt(scalarise(ground_truth_rewards(rollouts.responses, OBJECTIVES), weights), samples)
     kinds = [segment_kinds(response) for response in rollouts.responses]
     main = [OBJECTIVES[int(truth[index // samples].argmax())] for index in range(len(kinds))]
-    return {"values": torch.tensor(values, dtype=torch.float64).reshape(len(prompts), samples).mean(dim=1).tolist(),
+    return {"values": values.tolist(),
             "segments": sum(map(len, kinds)) / len(kinds),
             "on_target": sum(objective in found for objective, found in zip(main, kinds)) / len(kinds)}
 
@@ -130,8 +159,10 @@ def evaluate(path: Path, config, policy: str, samples: int, agreement: Optional[
     return result
 
 
-def interval(values: torch.Tensor) -> str:
-    mean, low, high = bootstrap_mean_interval(values)
+def interval(values: torch.Tensor, reference: Optional[torch.Tensor] = None) -> str:
+    """``mean [low, high]`` of per-prompt ``values``, or of their paired difference to ``reference``."""
+    mean, low, high = bootstrap_mean_interval(values) if reference is None else \
+        paired_difference_interval(values, reference)
     return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
@@ -143,7 +174,7 @@ def report(results: Dict[str, dict], header: str) -> str:
              "|---|---|---|---|---|---|---|"]
     for name, result in results.items():
         values = torch.tensor(result["values"], dtype=torch.float64)
-        difference = "—" if name == f"pro_kl tau={DEFAULT_TAU}" else interval(values - reference)
+        difference = "—" if name == f"pro_kl tau={DEFAULT_TAU}" else interval(values, reference)
         agreement = "—" if result["agreement"] is None else f"{result['agreement']:.3f}"
         seeds = ", ".join(f"{mean:.3f}" for mean in result["seed_means"])
         lines.append(f"| {name} | {interval(values)} | {difference} | {seeds} | {agreement} | {result['on_target']:.3f} "

@@ -16,7 +16,10 @@ model can then see chosen and rejected cut to the same tokens. This module makes
   but become identical once cut, and raise a one-line ``ConfigError`` when their share passes
   ``data.max_identical_pair_share`` (pairs identical before any cut are the data's own and are not counted);
 - ``encode_counted`` tokenises a batch as ``tokenizer(..., truncation=True, max_length=...)`` does and counts the
-  cut texts on the way: it tokenises once when nothing is cut, twice only when something is;
+  cut texts on the way: it tokenises once, without truncation, and cuts the too-long rows by hand as the tokenizer
+  would (``cut_encoded``: its ``truncation_side``, the special tokens its post-processor adds kept at their ends, its
+  ``padding_side``); a slow (Python) tokenizer, or keyword arguments other than ``add_special_tokens``, get the
+  tokenizer's own second, truncating call instead;
 - ``TruncationMonitor`` is for paths called at every step (reward scoring in RL, RL prompts, orchestrator weights):
   it warns on the first call that truncates, then at most once every ``every`` calls, each time with the counts
   since the start, so a run's log holds a handful of lines, not one per step.
@@ -29,7 +32,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from transformers import BatchEncoding
 
 from pro_rl.config.errors import ConfigError
 
@@ -135,16 +141,74 @@ def check_text_pairs(tokenizer, chosen: Sequence[str], rejected: Sequence[str], 
 
 def encode_counted(tokenizer, texts: Sequence[str], max_length: int, **encode_kwargs) -> Tuple[dict, TruncationCount]:
     """(``tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt",
-    **encode_kwargs)``, the ``TruncationCount`` of ``texts``). Tokenises once without truncation; only when a text
-    is longer than ``max_length`` a second time with it, so that the cut is the tokenizer's own (special tokens
-    kept)."""
+    **encode_kwargs)``, the ``TruncationCount`` of ``texts``). Tokenises once without truncation and cuts the rows
+    longer than ``max_length`` with ``cut_encoded``; where that cannot reproduce the tokenizer's cut (it returns
+    None) the tokenizer tokenises a second time, with truncation."""
     texts = list(texts)
     whole = tokenizer(texts, padding=True, return_tensors="pt", verbose=False, **encode_kwargs)
-    count = count_truncated(whole["attention_mask"].sum(dim=1).tolist(), max_length)
+    lengths = whole["attention_mask"].sum(dim=1)
+    count = count_truncated(lengths.tolist(), max_length)
     if not count.truncated:
         return whole, count
-    return tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt",
-                     **encode_kwargs), count
+    batch = cut_encoded(tokenizer, whole, max_length, **encode_kwargs)
+    if batch is None:
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt",
+                          **encode_kwargs)
+    return batch, count
+
+
+def cut_encoded(tokenizer, whole: BatchEncoding, max_length: int, **encode_kwargs) -> Optional[BatchEncoding]:
+    """``whole`` (a fast tokenizer's padded, untruncated ``return_tensors="pt"`` batch) with every row longer than
+    ``max_length`` cut as ``truncation=True, max_length=max_length`` cuts it: the text's tokens on the tokenizer's
+    ``truncation_side``, the special tokens its post-processor added (``<s>``/``</s>``, CLS/SEP, BOS) kept at the
+    ends, the rows padded again on its ``padding_side`` to the longest. None where that is not sure to be the
+    tokenizer's own cut: a slow tokenizer (no ``encodings``), keyword arguments other than ``add_special_tokens``,
+    outputs other than ids, attention mask, token type ids and special-tokens mask, a limit no longer than the
+    special tokens, or rows whose special tokens do not sit as one block before and one after the text. The batch it
+    returns holds the tensors only (no ``encodings``: offsets and word ids are the untruncated batch's)."""
+    pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0,
+                  "token_type_ids": tokenizer.pad_token_type_id, "special_tokens_mask": 1}
+    if whole.encodings is None or set(encode_kwargs) - {"add_special_tokens"} or set(whole.keys()) - set(pad_values) \
+            or tokenizer.truncation_side not in ("left", "right"):
+        return None
+    added = tokenizer.num_special_tokens_to_add(pair=False) if encode_kwargs.get("add_special_tokens", True) else 0
+    lengths = whole["attention_mask"].sum(dim=1)
+    rows, padded_width = lengths.shape[0], whole["input_ids"].shape[1]
+    starts = padded_width - lengths if tokenizer.padding_side == "left" else torch.zeros_like(lengths)
+    layout = special_layout(whole, starts, lengths, max_length)
+    if max_length <= added or layout is None or sum(layout) != added:
+        return None
+    before, after = layout
+    kept = lengths.clamp(max=max_length)
+    width = int(kept.max())
+    position = torch.arange(width).expand(rows, width)  # position in the kept row, before padding
+    if tokenizer.padding_side == "left":
+        position = position - (width - kept)[:, None]
+    valid = (position >= 0) & (position < kept[:, None])
+    text_start = before if tokenizer.truncation_side == "right" else lengths - after - (kept - added)
+    offset = torch.where(position < before, position,
+                         torch.where(position < (kept - after)[:, None],
+                                     position - before + torch.as_tensor(text_start).reshape(-1, 1),
+                                     position + (lengths - kept)[:, None]))
+    source = torch.where(valid, starts[:, None] + offset, 0)
+    return BatchEncoding({key: torch.where(valid, values.gather(1, source), pad_values[key])
+                          for key, values in whole.items()})
+
+
+def special_layout(whole: BatchEncoding, starts, lengths, max_length: int) -> Optional[Tuple[int, int]]:
+    """(special tokens before the text, after it) in each row of ``whole`` longer than ``max_length`` (``starts``,
+    ``lengths``: where each row's tokens lie between the padding); None unless every such row has the same two
+    blocks with only text between them."""
+    layouts = set()
+    for row in (lengths > max_length).nonzero().flatten().tolist():
+        start, length = int(starts[row]), int(lengths[row])
+        sequence_ids = whole.sequence_ids(row)[start:start + length]
+        before = next((i for i, sequence in enumerate(sequence_ids) if sequence is not None), length)
+        after = next((i for i, sequence in enumerate(reversed(sequence_ids)) if sequence is not None), length)
+        if sequence_ids.count(None) != before + after:
+            return None
+        layouts.add((before, after))
+    return layouts.pop() if len(layouts) == 1 else None
 
 
 class TruncationMonitor:

@@ -4,7 +4,9 @@ the prompt's tags instead of a weight vector.
 - Prompts: at load time every prompt's tags are parsed (``parse_moslim_tags``): a bad tag is an error naming the file
   and row, or with ``moslim.on_bad_tag: skip`` the prompt is dropped and counted (``data/skipped_bad_tags``). Each
   step, a prompt without tags gets 1–3 random tags (``random_moslim_targets``, ``moslim.min_tags``..``max_tags``)
-  drawn from the step's seed, so a resumed run draws the same; a prompt that carries tags keeps them.
+  drawn from the step's seed, so a resumed run draws the same; a prompt that carries tags keeps them. A step reads
+  its prompts' tags three times (conditioning, weights, mask) and the scorer once per response: ``TagParser``
+  parses each distinct prompt once and remembers the last 4096.
 - Scoring (one reward actor, ``MoslimScorer``): the tags are stripped before the classifier reads the prompt
   ("prompt alignment"); per response it returns the Σ n_k head probabilities followed by the K targets (intensity
   class, 0 = untagged) it parsed, so the mapping uses exactly the targets the classifier was scored for.
@@ -19,8 +21,9 @@ Objectives are the classifier's heads (its ``config.json`` ``moslim_heads``), in
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from functools import partial
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -46,11 +49,38 @@ def classifier_heads(path: str) -> Dict[str, int]:
         raise ValueError(f"{path}: {error}") from None
 
 
-def prompt_targets(prompts: Sequence[str], heads: Mapping[str, int]) -> Tuple[List[str], Tensor]:
-    """(prompts stripped of their tags, (B, K) long targets: intensity class per head, 0 = untagged)."""
+ParsedTags = Tuple[str, Dict[str, int]]  # (prompt without tags, targets {objective: intensity})
+
+
+class TagParser:
+    """``parse_moslim_tags`` for one head layout, parsing each distinct prompt once: it remembers the results for the
+    last ``size`` prompts it was given (a bad tag raises ``MoslimTagError`` every time, it is not remembered)."""
+
+    def __init__(self, heads: Mapping[str, int], size: int = 4096):
+        if size < 1:
+            raise ValueError(f"size must be >= 1, got {size}")
+        self.heads, self.size = dict(heads), size
+        self._parsed: "OrderedDict[str, ParsedTags]" = OrderedDict()
+
+    def __call__(self, prompt: str) -> ParsedTags:
+        parsed = self._parsed.get(prompt)
+        if parsed is None:
+            parsed = self._parsed[prompt] = parse_moslim_tags(prompt, self.heads)
+            if len(self._parsed) > self.size:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(prompt)
+        return parsed[0], dict(parsed[1])
+
+
+def prompt_targets(prompts: Sequence[str], heads: Mapping[str, int],
+                   parse: Optional[Callable[[str], ParsedTags]] = None) -> Tuple[List[str], Tensor]:
+    """(prompts stripped of their tags, (B, K) long targets: intensity class per head, 0 = untagged). ``parse``:
+    the tag parser of ``heads`` to use (a ``TagParser``; default ``parse_moslim_tags``)."""
+    parse = parse or partial(parse_moslim_tags, levels=heads)
     stripped, rows = [], []
     for prompt in prompts:
-        text, targets = parse_moslim_tags(prompt, heads)
+        text, targets = parse(prompt)
         stripped.append(text)
         rows.append([targets.get(objective, UNTAGGED) for objective in heads])
     return stripped, torch.tensor(rows, dtype=torch.long).reshape(len(rows), len(heads))
@@ -64,6 +94,7 @@ class MoslimScorer:
 
         self.model, self.tokenizer, self.heads = load_multi_head_classifier(path, device)
         self.batch_size, self.max_length = batch_size, max_length
+        self.parse_tags = TagParser(self.heads)  # each prompt reaches the scorer once per response
         self.truncation = TruncationMonitor("moslim reward model scoring", "moslim.training.max_length",
                                             self.tokenizer.truncation_side)
 
@@ -71,7 +102,7 @@ class MoslimScorer:
         """Per response: the Σ n_k head probabilities (heads in order), then the K parsed targets (0 = untagged)."""
         from pro_rl.models.multi_head import head_probabilities
 
-        stripped, targets = prompt_targets(prompts, self.heads)
+        stripped, targets = prompt_targets(prompts, self.heads, self.parse_tags)
         probabilities = head_probabilities(self.model, self.tokenizer, self.heads, stripped, list(responses),
                                            self.batch_size, self.max_length, self.truncation)
         columns = [probabilities[objective] for objective in self.heads] + [targets.float()]
@@ -90,6 +121,7 @@ class MoslimRewardSource(RewardSource):
         settings = config.moslim
         self.path = settings.reward_model
         self.heads = classifier_heads(self.path)
+        self.parse_tags = TagParser(self.heads)
         self.objectives = list(self.heads)
         self.min_tags, self.max_tags, self.on_bad_tag = settings.min_tags, settings.max_tags, settings.on_bad_tag
         self.batch_size, self.max_length = settings.batch_size, settings.training.max_length
@@ -106,7 +138,7 @@ class MoslimRewardSource(RewardSource):
         kept = []
         for row, prompt in enumerate(prompts, start=1):
             try:
-                parse_moslim_tags(prompt, self.heads)
+                self.parse_tags(prompt)
             except MoslimTagError as error:
                 if self.on_bad_tag == "error":
                     raise ValueError(f"{origin}: row {row}: bad MOSLIM tag: {error} "
@@ -123,7 +155,7 @@ class MoslimRewardSource(RewardSource):
         rng = random.Random(seed)
         conditioned = []
         for prompt in prompts:
-            _, targets = parse_moslim_tags(prompt, self.heads)
+            _, targets = self.parse_tags(prompt)
             if not targets:
                 prompt = moslim_prompt(prompt, random_moslim_targets(rng, self.heads, self.min_tags, self.max_tags))
             conditioned.append(prompt)
@@ -131,10 +163,10 @@ class MoslimRewardSource(RewardSource):
 
     def prompt_weights(self, prompts: Sequence[str]) -> Tensor:
         """w_k = mask_k / Σ mask (eq. 11's average over the prompt's tagged objectives): (B, K)."""
-        return tag_weights(prompt_targets(prompts, self.heads)[1])
+        return tag_weights(prompt_targets(prompts, self.heads, self.parse_tags)[1])
 
     def objective_mask(self, prompts: Sequence[str]) -> Tensor:
-        return prompt_targets(prompts, self.heads)[1] > UNTAGGED
+        return prompt_targets(prompts, self.heads, self.parse_tags)[1] > UNTAGGED
 
     def reward_matrix(self, outputs: Mapping[str, Sequence]) -> Tensor:
         """R (N, K): each tagged head's z-scored probability of its target intensity, 0 where untagged; the batch's

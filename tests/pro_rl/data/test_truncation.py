@@ -1,15 +1,18 @@
 """Truncation counts, the warning line, the identical-after-truncation error, the tokenise-once encoder and the
 rate-limited monitor, on hand-made lengths, ids and texts with the tiny tokenizer."""
 
+import itertools
 import logging
 
 import pytest
 from datasets import Dataset
+from tokenizers import processors
+from transformers import PreTrainedTokenizerFast, XLMRobertaTokenizer
 
 from pro_rl.config import ConfigError, load_config
 from pro_rl.data.truncation import (TruncationCount, TruncationMonitor, check_identical_pairs, check_text_pairs,
-                                    count_truncated, cut, encode_counted, identical_after_truncation, measure_texts,
-                                    token_lengths, truncation_message)
+                                    count_truncated, cut, cut_encoded, encode_counted, identical_after_truncation,
+                                    measure_texts, token_lengths, truncation_message)
 from pro_rl.models.tokenizer import train_tiny_tokenizer
 
 SHARED = " and then the answer goes on about the weather, the sea, and the mountains for a long while"
@@ -125,6 +128,65 @@ def test_encode_counted_matches_the_tokenizers_own_truncation(kind):
         assert batch["attention_mask"].tolist() == expected["attention_mask"].tolist()
         assert count.truncated == (1 if max_length == 6 else 0) and count.total == 2
     assert count.longest == len(tokenizer(texts[1])["input_ids"])
+
+
+def template_tokenizer(single: str, type_ids: bool = False) -> PreTrainedTokenizerFast:
+    """The tiny vocabulary with a template post-processor: '<s> $A' (Llama-like BOS), or BERT-like with type ids."""
+    backend = train_tiny_tokenizer(kind="causal").backend_tokenizer
+    backend.post_processor = processors.TemplateProcessing(
+        single=single, special_tokens=[(token, backend.token_to_id(token)) for token in ("<s>", "</s>")])
+    names = ["input_ids", "token_type_ids", "attention_mask"] if type_ids else ["input_ids", "attention_mask"]
+    return PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   unk_token="<unk>", model_input_names=names)
+
+
+def xlm_roberta_tokenizer() -> XLMRobertaTokenizer:
+    """The real xlm-roberta tokenizer class (<s> text </s>, right padding) on a unigram vocabulary of letters."""
+    letters = [(letter, -1.0) for letter in "abcdefghijklmnopqrstuvwxyz▁,."]
+    return XLMRobertaTokenizer(vocab=[("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + letters +
+                               [("<mask>", 0.0)])
+
+
+TOKENIZER_KINDS = {"causal": lambda: train_tiny_tokenizer(kind="causal"),
+                   "encoder": lambda: train_tiny_tokenizer(kind="encoder"),
+                   "xlm_roberta": xlm_roberta_tokenizer, "bos": lambda: template_tokenizer("<s> $A"),
+                   "bert_type_ids": lambda: template_tokenizer("<s>:0 $A:0 </s>:1", type_ids=True)}
+
+
+@pytest.mark.parametrize("kind", sorted(TOKENIZER_KINDS))
+@pytest.mark.parametrize("truncation_side", ["left", "right"])
+def test_encode_counted_cuts_by_hand_as_the_tokenizer_cuts(kind, truncation_side):
+    tokenizer = TOKENIZER_KINDS[kind]()
+    tokenizer.truncation_side = truncation_side
+    texts = ["short", "a much longer text" + SHARED, "mid length text </s> with an eos inside", "x" + SHARED * 2]
+    lengths = {add: token_lengths(tokenizer, texts, add_special_tokens=add) for add in (True, False)}
+    for padding_side, add_special_tokens, max_length in itertools.product(("left", "right"), (True, False), (3, 9)):
+        tokenizer.padding_side = padding_side
+        whole = tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=add_special_tokens)
+        by_hand = cut_encoded(tokenizer, whole, max_length, add_special_tokens=add_special_tokens)
+        batch, count = encode_counted(tokenizer, texts, max_length, add_special_tokens=add_special_tokens)
+        expected = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt",
+                             add_special_tokens=add_special_tokens)
+        assert by_hand is not None and sorted(batch.keys()) == sorted(expected.keys())
+        for key in expected:
+            assert by_hand[key].tolist() == batch[key].tolist() == expected[key].tolist(), key
+        assert count == count_truncated(lengths[add_special_tokens], max_length) and count.truncated >= 3
+        if add_special_tokens and padding_side == "right" and kind != "causal":  # the special tokens stay at the ends
+            assert batch["input_ids"][:, 0].tolist() == [tokenizer.bos_token_id] * 4
+            assert (batch["input_ids"][3, -1] == tokenizer.eos_token_id) == (kind != "bos")
+
+
+def test_cut_encoded_leaves_what_it_cannot_match_to_the_tokenizer():
+    tokenizer = train_tiny_tokenizer(kind="encoder")
+    texts = ["a much longer text" + SHARED]
+    whole = tokenizer(texts, padding=True, return_tensors="pt")
+    assert cut_encoded(tokenizer, whole, 4) is not None
+    assert cut_encoded(tokenizer, whole, 2) is None  # no room for text between <s> and </s>: the tokenizer's call
+    assert cut_encoded(tokenizer, whole, 4, return_token_type_ids=True) is None
+    with_mask = tokenizer(texts, padding=True, return_tensors="pt", return_offsets_mapping=True)
+    assert cut_encoded(tokenizer, with_mask, 4) is None
+    batch, count = encode_counted(tokenizer, texts, 2)  # the tokenizer's own second call
+    assert batch["input_ids"].tolist() == [[tokenizer.bos_token_id, tokenizer.eos_token_id]] and count.truncated == 1
 
 
 def test_monitor_warns_first_then_at_most_once_per_every_calls(caplog):

@@ -136,3 +136,51 @@ def test_validation_of_a_moslim_run(classifier_dir, tmp_path):
         load_config(REPO_ROOT / "configs" / "tiny" / "pro_morlhf.yaml",
                     ["weights.mode=reward_source", "policy.model=tiny:gpt2", "orchestrator.path=''",
                      *[f"reward_models.{i}.model=tiny:gpt2" for i in range(3)]])
+
+
+def counting_parser(monkeypatch):
+    """Patch the module's ``parse_moslim_tags`` to count its calls per prompt; the counts."""
+    import pro_rl.rl.moslim as moslim
+
+    calls = {}
+
+    def counted(prompt, levels):
+        calls[prompt] = calls.get(prompt, 0) + 1
+        return parse_moslim_tags(prompt, levels)
+
+    monkeypatch.setattr(moslim, "parse_moslim_tags", counted)
+    return calls
+
+
+def test_the_tag_parser_parses_each_prompt_once_and_forgets_the_oldest(monkeypatch):
+    from pro_rl.data.conditioning import MoslimTagError
+    from pro_rl.rl.moslim import TagParser
+
+    calls = counting_parser(monkeypatch)
+    parser = TagParser(HEADS, size=2)
+    prompts = [moslim_prompt(PROMPT, {"helpful": 3, "humor": 1}), PROMPT, moslim_prompt(PROMPT, {"harmless": 2})]
+    assert parser(prompts[0]) == parse_moslim_tags(prompts[0], HEADS) == (PROMPT, {"helpful": 3, "humor": 1})
+    parser(prompts[0])[1]["helpful"] = 1  # a caller changing its copy leaves the remembered targets alone
+    assert parser(prompts[0]) == (PROMPT, {"helpful": 3, "humor": 1}) and calls == {prompts[0]: 1}
+    parser(prompts[1]), parser(prompts[0]), parser(prompts[2])  # size 2: prompts[1] is the least recent, forgotten
+    parser(prompts[0]), parser(prompts[1])
+    assert calls == {prompts[0]: 1, prompts[1]: 2, prompts[2]: 1}
+    bad = "\n\nHuman: <helpful 9> hi\n\nAssistant:"
+    for _ in range(2):
+        with pytest.raises(MoslimTagError, match="intensity 9"):
+            parser(bad)
+    assert calls[bad] == 2
+    with pytest.raises(ValueError, match="size"):
+        TagParser(HEADS, size=0)
+
+
+def test_a_step_parses_each_prompt_once_with_the_same_weights_and_mask(classifier_dir, monkeypatch):
+    source = source_for(classifier_dir)
+    batch = source.condition_prompts([PROMPT, moslim_prompt(PROMPT, {"humor": 2})], seed=3)
+    weights, mask = source.prompt_weights(batch), source.objective_mask(batch)
+    calls = counting_parser(monkeypatch)
+    fresh = source_for(classifier_dir)
+    assert fresh.condition_prompts([PROMPT, batch[1]], seed=3) == batch
+    torch.testing.assert_close(fresh.prompt_weights(batch), weights)
+    assert fresh.objective_mask(batch).tolist() == mask.tolist() and mask[1].tolist() == [False, False, True]
+    assert calls == {PROMPT: 1, batch[0]: 1, batch[1]: 1}
