@@ -43,8 +43,11 @@ class RolloutActor:
         return HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
                                max_prompt_length=config.policy.max_prompt_length, device=device)
 
-    def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None):
-        return self.engine.generate(prompts, num_samples, seed)
+    def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None,
+                 behaviour_logprobs: bool = False):
+        """``Rollouts`` of the engine; ``behaviour_logprobs``: with the sampling weights' log-probs (off-policy
+        steps take their importance ratios against them)."""
+        return self.engine.generate(prompts, num_samples, seed, behaviour_logprobs=behaviour_logprobs)
 
     def device_identity(self) -> str:
         from pro_rl.rollout.weight_sync import device_identity

@@ -10,21 +10,23 @@ dropout off, no evaluation, no checkpoints.
 
 - Ours: ``pipelines.run("configs/tiny/pro_morlhf.yaml", overrides)``, i.e. the Ray pipeline with one actor per
   role (policy, reference, rollout, K reward actors): every stage is a process hop through Ray's object store.
-  Step times are ``time/step_s`` from ``metrics.jsonl``; the stage split is ``time/<stage>_s``.
+  Step times are ``time/step_s`` from ``metrics.jsonl``; the stage split is ``time/<stage>_s``. Two variants:
+  ``ours`` (``algorithm.off_policy_steps=0``, generate then train) and ``ours_overlap`` (``=1``: the rollout actor
+  samples the next batch while the policy actor trains on this one).
 - TRL: ``RLOOTrainer`` / ``experimental.online_dpo.OnlineDPOTrainer`` in this one process (no Ray, no hops),
   transformers ``generate`` (``use_vllm=False``). Step times come from a ``TrainerCallback``
   (``on_step_begin`` → ``on_step_end``); the stage split from wrappers around the trainer's generate, reward and
   log-prob methods.
 
-Each (side, algorithm) runs in its own subprocess, ours then TRL's back to back per algorithm, ``--rounds`` times,
-so no Ray daemon runs while TRL is timed. Per run: the median step time after dropping the first ``--warmup`` steps,
+Each (side, algorithm) runs in its own subprocess, ours, ours with overlap, then TRL's back to back per algorithm,
+``--rounds`` times, so no Ray daemon runs while TRL is timed. Per run: the median step time after dropping the first ``--warmup`` steps,
 the load average before it, and the CPU seconds per step of the side's whole process tree (ours: driver, Ray daemons
 and actors, split by process; TRL: its process). On a loaded machine wall clock depends on the CPU share each side
 gets (one single-threaded process competes for one core; the pipeline's processes for both), CPU seconds do not.
 Every actor of ours runs 1 torch thread; TRL runs ``--trl-threads`` (1: with 2, OpenMP threads stall on an
 oversubscribed machine).
 
-Run: ``python -m bench.cpu_vs_trl`` (6.5 to 7.5 minutes on 2 loaded cores; ``--steps`` trades time for precision).
+Run: ``python -m bench.cpu_vs_trl`` (about 10 minutes on 2 cores; ``--steps`` trades time for precision).
 This module is the driver and the report; our side is ``bench.pipeline_side``, TRL's ``bench.trl_side``, the CPU
 sampler ``bench.measure``.
 """
@@ -47,17 +49,21 @@ from bench.pipeline_side import (CONFIG, PROMPTS_PER_STEP, REWARD_FUNCTIONS, SAM
                                  our_overrides, run_ours, save_tiny_policy)
 from bench.trl_side import STAGES, run_trl
 
+OURS = {"ours": 0, "ours_overlap": 1}  # our variants: algorithm.off_policy_steps
+SIDES = (*OURS, "trl")
+
 
 # --- one side in a subprocess, and the comparison ----------------------------------------------------------------
 
 def run_side(args) -> None:
     """In the subprocess: one (side, algorithm) run, its result written to ``--result`` as JSON."""
     workdir = Path(args.workdir)
-    if args.side == "ours":
-        output_dir = workdir / f"ours-{args.algorithm}"
+    if args.side in OURS:
+        output_dir = workdir / f"{args.side}-{args.algorithm}"
         overrides = our_overrides(Path(args.model), output_dir, args.steps, args.algorithm,
                                   SAMPLES_PER_PROMPT[args.algorithm]) + function_rewards(REWARD_FUNCTIONS)
-        result = run_ours(CONFIG, overrides, output_dir, args.warmup)
+        result = run_ours(CONFIG, overrides + [f"algorithm.off_policy_steps={OURS[args.side]}"], output_dir,
+                          args.warmup)
     else:
         result = run_trl(args.algorithm, Path(args.model), args.steps, args.warmup, workdir / f"trl-{args.algorithm}",
                          args.trl_threads)
@@ -94,44 +100,46 @@ def stage_row(runs: Sequence[dict]) -> Dict[str, float]:
 def report(results: Dict[str, Dict[str, List[dict]]], info: Dict[str, str], args) -> str:
     lines = [f"machine: `{info['uname']}`; nproc {info['nproc']}; load average at start {info['load_average']}, "
              f"at end {info['load_average_at_end']}",
-             f"commit: {info['commit']}; {args.rounds} round(s) of ours-then-TRL per algorithm, {args.steps} steps "
-             f"per run, first {args.warmup} dropped; TRL torch threads {args.trl_threads}", "",
-             "| algorithm | prompts x samples | round | ours s/step | TRL s/step | ours/TRL | "
-             "ours CPU-s/step | TRL CPU-s/step | CPU ours/TRL | load before ours; TRL |",
+             f"commit: {info['commit']}; {args.rounds} round(s) of {', '.join(SIDES)} per algorithm, {args.steps} "
+             f"steps per run, first {args.warmup} dropped; TRL torch threads {args.trl_threads}", "",
+             "| algorithm | prompts x samples | round | ours s/step | ours overlap s/step | TRL s/step | ours/TRL | "
+             "overlap/TRL | CPU-s/step ours; overlap; TRL | load before ours; overlap; TRL |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for algorithm, sides in results.items():
         batch = f"{PROMPTS_PER_STEP} x {SAMPLES_PER_PROMPT[algorithm]}"
-        for index, (ours, trl) in enumerate(zip(sides["ours"], sides["trl"]), 1):
-            lines.append(f"| {algorithm} | {batch} | {index} | {ours['median_step_s']:.3f} | "
-                         f"{trl['median_step_s']:.3f} | {ours['median_step_s'] / trl['median_step_s']:.2f} | "
-                         f"{ours['cpu_s_per_step']:.3f} | {trl['cpu_s_per_step']:.3f} | "
-                         f"{ours['cpu_s_per_step'] / trl['cpu_s_per_step']:.2f} | "
-                         f"{ours['load_before'].split()[0]}; {trl['load_before'].split()[0]} |")
-        ours, trl = median_over_runs(sides["ours"], "median_step_s"), median_over_runs(sides["trl"], "median_step_s")
-        ours_cpu = median_over_runs(sides["ours"], "cpu_s_per_step")
-        trl_cpu = median_over_runs(sides["trl"], "cpu_s_per_step")
-        lines.append(f"| **{algorithm}** | {batch} | all | **{ours:.3f}** | **{trl:.3f}** | **{ours / trl:.2f}** | "
-                     f"**{ours_cpu:.3f}** | **{trl_cpu:.3f}** | **{ours_cpu / trl_cpu:.2f}** | |")
+        for index, runs in enumerate(zip(*(sides[side] for side in SIDES)), 1):
+            ours, overlap, trl = (run["median_step_s"] for run in runs)
+            lines.append(f"| {algorithm} | {batch} | {index} | {ours:.3f} | {overlap:.3f} | {trl:.3f} | "
+                         f"{ours / trl:.2f} | {overlap / trl:.2f} | "
+                         + "; ".join(f"{run['cpu_s_per_step']:.3f}" for run in runs) + " | "
+                         + "; ".join(run["load_before"].split()[0] for run in runs) + " |")
+        ours, overlap, trl = (median_over_runs(sides[side], "median_step_s") for side in SIDES)
+        cpu = "; ".join(f"**{median_over_runs(sides[side], 'cpu_s_per_step'):.3f}**" for side in SIDES)
+        lines.append(f"| **{algorithm}** | {batch} | all | **{ours:.3f}** | **{overlap:.3f}** | **{trl:.3f}** | "
+                     f"**{ours / trl:.2f}** | **{overlap / trl:.2f}** | {cpu} | |")
     lines += ["", "Stage medians (seconds; TRL's from wrappers around its generate / reward / no-grad log-prob "
-              "methods, its update = the rest of the step):", "",
+              "methods, its update = the rest of the step; with overlap, ours' generate is the wait for the "
+              "next batch that the update did not hide):", "",
               "| algorithm | side | generate | score | reference | update | other | response tokens |",
               "|---|---|---|---|---|---|---|---|"]
     for algorithm, sides in results.items():
-        for side in ("ours", "trl"):
+        for side in SIDES:
             row = stage_row(sides[side])
             tokens = median_over_runs(sides[side], "mean_response_tokens")
             lines.append(f"| {algorithm} | {side} | " + " | ".join(f"{row[name]:.3f}" for name in row)
                          + f" | {tokens:.1f} |")
     lines += ["", "Ours, every stage (seconds, median over runs of the per-run medians):", ""]
     for algorithm, sides in results.items():
-        names = sorted({name for run in sides["ours"] for name in run["median_stage_s"]})
-        stages = ", ".join(f"{name} {statistics.median(run['median_stage_s'][name] for run in sides['ours']):.4f}"
-                           for name in names)
-        trip = median_over_runs(sides["ours"], "ray_round_trip_ms")
-        lines.append(f"- {algorithm}: {stages}; empty Ray actor round trip {trip:.2f} ms")
+        for side in OURS:
+            names = sorted({name for run in sides[side] for name in run["median_stage_s"]})
+            stages = ", ".join(f"{name} {statistics.median(run['median_stage_s'][name] for run in sides[side]):.4f}"
+                               for name in names)
+            trip = median_over_runs(sides[side], "ray_round_trip_ms")
+            lines.append(f"- {algorithm}, {side}: {stages}; empty Ray actor round trip {trip:.2f} ms")
     lines += ["", "Ours, CPU seconds per step by process (median over runs):", ""]
     for algorithm, sides in results.items():
-        lines.append(f"- {algorithm}: {cpu_by_process(sides['ours'])}")
+        for side in OURS:
+            lines.append(f"- {algorithm}, {side}: {cpu_by_process(sides[side])}")
     return "\n".join(lines)
 
 
@@ -144,7 +152,7 @@ def main() -> None:
     parser.add_argument("--trl-threads", type=int, default=1,
                         help="torch threads of the TRL process (ours: 1 per actor); 2 stalls on a loaded machine")
     parser.add_argument("--json", default="", help="also write all results to this JSON file")
-    parser.add_argument("--side", choices=["ours", "trl"], help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--algorithm", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -154,13 +162,14 @@ def main() -> None:
         run_side(args)
         return
     info = machine()
-    results: Dict[str, Dict[str, List[dict]]] = {algorithm: {"ours": [], "trl": []} for algorithm in args.algorithms}
+    results: Dict[str, Dict[str, List[dict]]] = {algorithm: {side: [] for side in SIDES}
+                                                 for algorithm in args.algorithms}
     with tempfile.TemporaryDirectory(prefix="bench-cpu-vs-trl-") as temporary:
         workdir = Path(temporary)
         model_dir = save_tiny_policy(workdir / "tiny-gpt2")
         for round_index in range(1, args.rounds + 1):
             for algorithm in args.algorithms:
-                for side in ("ours", "trl"):
+                for side in SIDES:
                     results[algorithm][side].append(spawn(side, algorithm, model_dir, workdir, round_index, args))
     info["load_average_at_end"] = load_average()
     print(report(results, info, args))

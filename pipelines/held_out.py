@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from pipelines import rl_generation
 from pipelines import rl_stages as stages
 from pro_rl.algorithms import scalarise
 from pro_rl.data.canonical import data_limits, load_prompts
@@ -41,7 +42,7 @@ def evaluate_held_out(roles, prompts: Sequence[str], true_weights: Optional[torc
                       seed: int, version: int) -> HeldOutResult:
     """One sample per held-out prompt from the policy of ``version``, scored by the raw reward models;
     w*-scalarised when w* is known."""
-    rollouts = stages.generate(roles, prompts, 1, seed, version)
+    rollouts = rl_generation.generate(roles, prompts, 1, seed, version)
     reward_matrix, valid = stages.score(roles, rollouts, "skip")
     rows = reward_matrix[valid]
     result = HeldOutResult({name: rows[:, k].mean().item() for k, name in enumerate(objectives)},

@@ -17,13 +17,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import ray
 from tqdm.auto import tqdm
 
 from pipelines import RunResult
+from pipelines import rl_batches, rl_generation
 from pipelines import rl_stages as stages
+from pipelines.rl_batches import StepBatch, finish_batch, submit_batch
 from pipelines.held_out import held_out_metrics, load_held_out
 from pro_rl.algorithms import AdaptiveKLController, FixedKLController, RunningNormaliser
 from pro_rl.config import ProRLConfig
@@ -33,7 +35,6 @@ from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.rl import Experience, build_algorithm, build_reward_source
 from pro_rl.training import interrupts
 from pro_rl.training.checkpoint import atomic_checkpoint, latest_checkpoint, read_state, remove_partial
-from pro_rl.training.loop import batch_indices
 from pro_rl.training.metrics import MetricsLogger, StageTimer
 from pro_rl.training.run_dir import check_run_dir, prepare_run_dir
 
@@ -107,20 +108,21 @@ def train(config, roles, algorithm, prompts, output_dir: Path, held_out_prompts,
     state = LoopState(0, RunningNormaliser(len(objectives)), make_kl_controller(config),
                       reward_source=roles.reward_source)
     checkpoints = output_dir / "checkpoints"
-    resume_from(config, roles, state, checkpoints)
+    found = resume_from(config, roles, state, checkpoints)
     metrics = MetricsLogger(output_dir, config=config)
     metrics.truncate_after(state.step)
     stages.sync_weights(roles, state.step)
     if state.step == 0 and held_out_prompts:
         metrics.log(0, held_out_metrics(roles, held_out_prompts, true_weights, objectives, config.run.seed, 0))
+    in_flight = rl_batches.restore_in_flight(config, roles, prompts, found, state.step)
     bar = tqdm(total=steps, initial=state.step, desc=config.run.name, disable=not config.run.progress)
     for step in range(state.step, steps):
-        values_to_log = rl_step(config, roles, algorithm, prompts, state, step)
+        values_to_log, in_flight = rl_step(config, roles, algorithm, prompts, state, step, in_flight)
         if state.step % config.run.log_every == 0 or state.step == steps:
             metrics.log(state.step, values_to_log)
         due = config.run.checkpoint_every and state.step % config.run.checkpoint_every == 0
         if due or interrupts.requested():  # Ctrl-C / SIGTERM: a checkpoint of this step, then stop
-            save_checkpoint(config, roles, state, checkpoints)
+            save_checkpoint(config, roles, state, checkpoints, in_flight)
         bar.set_postfix(reward=f"{values_to_log['reward/total/mean']:.3f}", kl=f"{values_to_log['kl/mean']:.3f}")
         bar.update(1)
         if interrupts.requested():
@@ -140,28 +142,38 @@ def train(config, roles, algorithm, prompts, output_dir: Path, held_out_prompts,
     return result
 
 
-def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int) -> Dict[str, float]:
-    """One RL step, its stages timed; advances ``state`` and returns the step's metrics.
+def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int,
+            in_flight: Optional[StepBatch]) -> Tuple[Dict[str, float], Optional[StepBatch]]:
+    """One RL step, its stages timed; advances ``state`` and returns the step's metrics and the next step's batch
+    when it is already under way (``algorithm.off_policy_steps: 1``, see ``pipelines.rl_batches``).
 
     Stages overlap where their inputs allow: the orchestrator answers while the engines generate, and the reference
     (and old-policy, critic) passes run while the reward models score; each stage's time is the wait for its results.
+    With off-policy steps the next batch generates while this one is scored and trained; "generate" is then the
+    wait for it that the update did not hide.
     """
     timer = StageTimer()
     timer.start_step()
-    seed = config.run.seed * 1_000_003 + step
-    indices = batch_indices(len(prompts), config.algorithm.prompt_batch_size, step, config.run.seed)
-    batch = roles.reward_source.condition_prompts([prompts[i] for i in indices], seed)  # MOSLIM: random tags
-    with timer.stage("weights"):
-        pending_weights = stages.submit_prompt_weights(config, roles.orchestrator, batch)
+    seed, overlap = rl_batches.step_seed(config, step), config.algorithm.off_policy_steps > 0
+    behaviour = overlap and algorithm.needs_old_logprobs  # the engines' log-probs stand for the old policy's
     with timer.stage("generate"):
-        rollouts = stages.generate(roles, batch, config.rollout.num_samples, seed, version=step)
+        current = in_flight or submit_batch(config, roles, prompts, step, step, behaviour)
+        rollouts = finish_batch(roles, current, current_version=step)
+    lag = rl_batches.check_lag(step, current.behaviour_version, config.algorithm.off_policy_steps)
+    upcoming = None  # off-policy: the next batch, sampled by this step's weights while they train
+    if overlap and step + 1 < config.algorithm.steps:
+        upcoming = submit_batch(config, roles, prompts, step + 1, step, behaviour)
+    batch = current.prompts
     with timer.stage("weights"):
-        weights = stages.collect_prompt_weights(config, pending_weights, batch, roles.reward_source)
+        weights = stages.collect_prompt_weights(config, current.pending_weights, batch, roles.reward_source)
     with timer.stage("score"):
-        pending_reference = stages.submit_reference(roles, rollouts, with_old=algorithm.needs_old_logprobs)
+        pending_reference = stages.submit_reference(roles, rollouts, with_old=algorithm.needs_old_logprobs
+                                                    and not behaviour)
         reward_matrix, valid = stages.score(roles, rollouts, config.algorithm.on_bad_reward)
     with timer.stage("reference"):
         ref_logprobs, old_logprobs, values = stages.collect_reference(pending_reference)
+        if behaviour:
+            old_logprobs = rl_generation.behaviour_logprobs(rollouts)
     with timer.stage("scalarise"):
         scalarised = stages.scalarise_rewards(config, reward_matrix, weights, valid, state.normaliser)
     with timer.stage("advantages"):
@@ -169,6 +181,8 @@ def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int) -> D
         batches = algorithm.build_update(experience, config, state.kl_controller.value)
     with timer.stage("update"):  # vLLM engines on the policy's GPU sleep through it ...
         update_stats = stages.update(roles, batches, seed)
+    with timer.stage("generate"):  # the next batch's generation, where the update did not hide it
+        rl_batches.wait_for_generation(upcoming)
     with timer.stage("sync"):  # ... and wake for the weight copy
         stages.sync_weights(roles, step + 1)
     state.step = step + 1
@@ -180,17 +194,21 @@ def rl_step(config, roles, algorithm, prompts, state: LoopState, step: int) -> D
         values_to_log = {**stages.step_metrics(roles.reward_source.objectives, reward_matrix, valid, weights,
                                                scalarised, rollouts, counted),
                          **roles.reward_source.step_metrics(), **batches.stats, **update_stats,
-                         "kl/coef": state.kl_controller.value,
-                         "data/first_prompt_index": indices[0]}
-    return {**values_to_log, **timer.metrics()}
+                         "kl/coef": state.kl_controller.value, "rollout/policy_lag": float(lag),
+                         "data/first_prompt_index": current.indices[0]}
+    return {**values_to_log, **timer.metrics()}, upcoming
 
 
-def save_checkpoint(config, roles, state: LoopState, checkpoints: Path) -> None:
-    """Policy (and critic) engine states plus the loop state, written atomically."""
+def save_checkpoint(config, roles, state: LoopState, checkpoints: Path, in_flight: Optional[StepBatch] = None) -> None:
+    """Policy (and critic) engine states plus the loop state, written atomically; with a batch in flight, its
+    rollouts too (``pipelines.rl_batches``)."""
     with atomic_checkpoint(checkpoints, state.step, state.state_dict(), config.run.keep_checkpoints) as directory:
         calls = [roles.policy.save_state.remote(str(directory))]
         if roles.critic is not None:
             calls.append(roles.critic.save_state.remote(str(directory)))
+        if in_flight is not None:
+            finish_batch(roles, in_flight, current_version=state.step)
+            rl_batches.save_in_flight(directory, in_flight)
         ray.get(calls)
 
 

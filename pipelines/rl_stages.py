@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import ray
 import torch
@@ -21,6 +21,7 @@ from pro_rl.config.validation import ORCHESTRATOR_MODES
 from pro_rl.rl import UpdateBatches
 from pro_rl.rl.oracle_weights import oracle_weights
 from pro_rl.rollout import Rollouts
+from pipelines.rl_generation import push_weights
 
 logger = logging.getLogger("pro_rl.pipeline")
 
@@ -97,55 +98,6 @@ def collect_prompt_weights(config, pending, prompts: Sequence[str], reward_sourc
         return weights
     vector = torch.full((k,), 1.0 / k) if config.weights.mode == "uniform" else torch.tensor(config.weights.fixed)
     return vector.float().expand(num_prompts, k).clone()
-
-
-# --- 2. generate --------------------------------------------------------------------------------------------------
-
-def generate(roles, prompts: Sequence[str], num_samples: int, seed: int, version: int) -> Rollouts:
-    """n samples per prompt, the prompts split over the rollout replicas; contiguous per prompt.
-
-    ``version`` is the policy version the engines must hold (updates so far, as given to ``sync_weights``). An engine
-    that Ray restarted came back with the initial weights (version 0): it is re-synced and the batch sampled again,
-    so no sample comes from a stale policy. vLLM engines are all re-synced, so that a new NCCL weight group forms
-    with every member. The version query rides in the same round trip as the generation: an actor runs one caller's
-    calls in order, so it reports the weights it generated with.
-    """
-    for _ in range(3):
-        pending = submit_to_replicas(roles.rollouts, prompts, num_samples, seed)
-        held = [actor.weights_version.remote() for actor in roles.rollouts]
-        parts, held = ray.get(pending), ray.get(held)
-        rollouts = assemble_replicas(parts, len(roles.rollouts), len(prompts), num_samples)
-        stale = [actor for actor, actor_version in zip(roles.rollouts, held) if actor_version != version]
-        if not stale:
-            return rollouts
-        logger.warning("%d rollout engine(s) restarted with stale weights; re-syncing to version %d", len(stale),
-                       version)
-        resync = roles.rollouts if roles.rollout_placement.backend == "vllm" else stale
-        push_weights(roles, resync, version, new_weight_group=True)
-    raise RuntimeError(f"rollout engines keep losing their weights (expected version {version}); see the actor logs")
-
-
-def submit_to_replicas(rollout_actors: List, prompts: Sequence[str], num_samples: int, seed: int) -> List:
-    """The prompts dealt round-robin to the replicas (replica i seeded ``seed + i``); one pending call per replica
-    that got prompts."""
-    chunks = [list(prompts[i::len(rollout_actors)]) for i in range(len(rollout_actors))]
-    return [actor.generate.remote(chunk, num_samples, seed + index)
-            for index, (actor, chunk) in enumerate(zip(rollout_actors, chunks)) if chunk]
-
-
-def assemble_replicas(parts: List[Rollouts], num_replicas: int, num_prompts: int, num_samples: int) -> Rollouts:
-    """The replicas' rollouts back in prompt order (undoing ``submit_to_replicas``'s round-robin deal)."""
-    if len(parts) == 1:
-        return parts[0]
-    prompts, responses, prompt_ids, response_ids = [], [], [], []
-    for index in range(num_prompts):
-        part, position = parts[index % num_replicas], index // num_replicas
-        rows = slice(position * num_samples, (position + 1) * num_samples)
-        prompts += part.prompts[rows]
-        responses += part.responses[rows]
-        prompt_ids += part.prompt_ids[rows]
-        response_ids += part.response_ids[rows]
-    return Rollouts(prompts, responses, prompt_ids, response_ids, num_samples)
 
 
 # --- 3. score -----------------------------------------------------------------------------------------------------
@@ -235,11 +187,6 @@ def put_rollout_engines_to_sleep(roles) -> None:
 def sync_weights(roles, version: int) -> None:
     """Push the policy's weights to every rollout engine (the roles' ``WeightSync``); sleeping engines wake."""
     push_weights(roles, roles.rollouts, version)
-
-
-def push_weights(roles, rollout_actors: List, version: int, new_weight_group: bool = False) -> None:
-    """The policy's weights into ``rollout_actors`` by each one's transport (``actors.weight_sync.WeightSync``)."""
-    roles.weight_sync.push(roles.policy, rollout_actors, roles.rollout_placement, version, new_weight_group)
 
 
 # --- 9. log -------------------------------------------------------------------------------------------------------

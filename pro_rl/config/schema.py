@@ -145,6 +145,7 @@ class AlgorithmConfig:
     on_bad_reward: str = _field("error", "NaN/inf reward: 'error' names objective and count; 'skip' drops those samples, counted.")
     normalize_advantages: bool = _field(False, "RLOO: whiten the advantages over the batch (TRL's RLOOConfig.normalize_advantages, default False there too).")
     reward_source: str = _field("reward_models", "Registered reward source the score stage calls: 'reward_models' (K reward models or module:function rewards, one per objective).")
+    off_policy_steps: int = _field(0, "0: generate, then train, one after the other. 1: the engines generate the next batch with the current weights while the policy trains on this one (one update of lag, checked); RLOO and PPO take their ratios against the log-probs the engines report for the weights that sampled. With rollout.backend=vllm it needs rollout.top_p=1 and rollout.top_k=0.", Range(0, 1))
 
 
 @dataclass

@@ -187,6 +187,10 @@ def _validate_rollout(config: ProRLConfig, origin: str) -> None:
                                                      f"resources.rollout.num_gpus gives each engine {gpus}")
     if rollout.temperature > 2:
         fail(origin, "rollout.temperature", f"{rollout.temperature} is above 2, which vLLM refuses; use 0 to 2")
+    if config.algorithm.off_policy_steps and (rollout.top_p < 1 or rollout.top_k):
+        fail(origin, "algorithm.off_policy_steps", f"is {config.algorithm.off_policy_steps}, which takes the behaviour "
+             f"log-probs from vLLM, and vLLM reports them after top-p/top-k (rollout.top_p={rollout.top_p}, "
+             f"rollout.top_k={rollout.top_k}); set rollout.top_p=1 and rollout.top_k=0, or off_policy_steps=0")
 
 
 def _validate_choices(config: ProRLConfig, origin: str) -> None:

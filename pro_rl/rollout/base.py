@@ -107,6 +107,9 @@ class Rollouts:
         prompt_ids: (B * n) token ids of the prompt as the engine saw it (left-truncated), no padding.
         response_ids: (B * n) sampled token ids, ending with eos when the model emitted it; no padding.
         num_samples: n.
+        logprobs: (B * n) per-token log-probs of each response under the weights that sampled it (the behaviour
+            policy, at the sampling temperature), when the caller asked for them (``behaviour_logprobs=True``);
+            else ``None``.
     """
 
     prompts: list[str]
@@ -114,6 +117,7 @@ class Rollouts:
     prompt_ids: list[list[int]]
     response_ids: list[list[int]]
     num_samples: int
+    logprobs: Optional[list[list[float]]] = None
 
     def __post_init__(self) -> None:
         sizes = {len(self.prompts), len(self.responses), len(self.prompt_ids), len(self.response_ids)}
@@ -124,6 +128,8 @@ class Rollouts:
             )
         if self.num_samples < 1 or len(self.prompts) % self.num_samples:
             raise ValueError(f"{len(self.prompts)} rollouts cannot hold {self.num_samples} samples per prompt")
+        if self.logprobs is not None and [len(row) for row in self.logprobs] != [len(ids) for ids in self.response_ids]:
+            raise ValueError("Rollouts.logprobs must hold one log-prob per response token")
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -137,8 +143,11 @@ class Rollouts:
 class RolloutEngine(Protocol):
     """What the rollout role needs from a generation backend (transformers ``generate`` here, vLLM on GPU)."""
 
-    def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None) -> Rollouts:
-        """``num_samples`` responses for each prompt; the same ``seed`` gives the same responses."""
+    def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None,
+                 behaviour_logprobs: bool = False) -> Rollouts:
+        """``num_samples`` responses for each prompt; the same ``seed`` gives the same responses. With
+        ``behaviour_logprobs`` the rollouts carry each response token's log-prob under the engine's weights, at the
+        sampling temperature over the whole vocabulary (the trainer's definition, ``response_logprobs``)."""
         ...
 
     def load_weights(self, state_dict: Mapping[str, torch.Tensor]) -> None:

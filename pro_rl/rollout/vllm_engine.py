@@ -28,7 +28,6 @@ vLLM is imported only when an engine is built: CPU installs, tests and CI never 
 from __future__ import annotations
 
 import os
-import random
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +38,8 @@ import torch
 from pro_rl.rollout.base import (RolloutPlacement, Rollouts, SamplingSettings, prompt_truncation_monitor,
                                  truncated_prompt_batch)
 from pro_rl.rollout.nccl_group import TensorMetadata
+from pro_rl.rollout.vllm_requests import (request_seeds, response_logprobs_from_outputs,  # noqa: F401 (re-exported)
+                                          rollouts_from_outputs, sampling_params_kwargs)
 from pro_rl.rollout.vllm_worker import WORKER_EXTENSION
 from pro_rl.rollout.weight_sync import IpcHandles
 
@@ -57,76 +58,19 @@ def import_vllm():
     return vllm
 
 
-def sampling_params_kwargs(settings: SamplingSettings, num_samples: int, seed: Optional[int]) -> dict:
-    """Keyword arguments of ``vllm.SamplingParams`` for one prompt's request of ``num_samples`` samples.
-
-    Greedy (temperature 0) asks for one sample without a seed: vLLM refuses n > 1 there and the samples would be
-    identical anyway. ``detokenize`` is off: responses are decoded by the policy's tokenizer, as on the hf backend.
-    """
-    if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    kwargs = dict(n=num_samples, temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k,
-                  max_tokens=settings.max_new_tokens, min_tokens=settings.min_new_tokens, seed=seed,
-                  detokenize=False)
-    if settings.temperature == 0:
-        kwargs.update(n=1, top_p=1.0, top_k=0, seed=None)
-    return kwargs
-
-
-def request_seeds(seed: Optional[int], num_prompts: int) -> list[Optional[int]]:
-    """One seed per prompt, drawn from ``seed`` (``None``: unseeded); vLLM seeds sample j with seed + j."""
-    if seed is None:
-        return [None] * num_prompts
-    generator = random.Random(seed)
-    return [generator.randrange(2 ** 31) for _ in range(num_prompts)]
-
-
-def rollouts_from_outputs(prompts: Sequence[str], outputs: Sequence, prompt_ids: Sequence[Sequence[int]],
-                          num_samples: int, tokenizer) -> Rollouts:
-    """A ``Rollouts`` from vLLM ``RequestOutput``s, one per prompt, in prompt order.
-
-    Each output carries ``num_samples`` completions (``.outputs[j].token_ids``), or one when decoding was greedy,
-    which then stands for all n. Responses are decoded from the token ids without special tokens.
-    """
-    if len(outputs) != len(prompts) or len(prompt_ids) != len(prompts):
-        raise ValueError(f"{len(prompts)} prompts, {len(prompt_ids)} prompt id lists and {len(outputs)} vLLM outputs")
-    response_ids: list[list[int]] = []
-    for prompt, output in zip(prompts, outputs):
-        completions = [[int(token) for token in completion.token_ids] for completion in output.outputs]
-        if len(completions) == 1:
-            completions = completions * num_samples
-        if len(completions) != num_samples:
-            raise ValueError(f"vLLM returned {len(completions)} completions for prompt {prompt!r}, "
-                             f"expected {num_samples}")
-        response_ids.extend(completions)
-    return Rollouts(
-        prompts=[prompt for prompt in prompts for _ in range(num_samples)],
-        responses=tokenizer.batch_decode(response_ids, skip_special_tokens=True),
-        prompt_ids=[list(ids) for ids in prompt_ids for _ in range(num_samples)],
-        response_ids=response_ids,
-        num_samples=num_samples,
-    )
-
-
-def response_logprobs_from_outputs(outputs: Sequence, prompt_ids: Sequence[Sequence[int]],
-                                   response_ids: Sequence[Sequence[int]]) -> list[list[float]]:
-    """log p(response token | everything before it) for each response, read from the ``prompt_logprobs`` of
-    requests whose prompt was prompt + response (entry i holds the log-prob of token i; entry 0 is ``None``)."""
-    rows = []
-    for output, prompt, response in zip(outputs, prompt_ids, response_ids):
-        entries = output.prompt_logprobs[len(prompt):len(prompt) + len(response)]
-        rows.append([float(entry[token].logprob) for entry, token in zip(entries, response)])
-    return rows
-
-
 def llm_arguments(model: str, tensor_parallel_size: int, gpu_memory_utilization: float, enable_sleep_mode: bool,
                   dtype: str, seed: int, max_model_len: int, kv_cache_memory_bytes: int = 0) -> dict:
     """Keyword arguments of ``vllm.LLM``: the worker extension that loads weights, and one worker process per GPU
     (``mp``) when the model is split over several; a single-GPU engine runs in this process. A positive
-    ``kv_cache_memory_bytes`` fixes the KV cache's size instead of vLLM's profiling of free memory."""
+    ``kv_cache_memory_bytes`` fixes the KV cache's size instead of vLLM's profiling of free memory.
+
+    ``logprobs_mode="processed_logprobs"``: the log-probs vLLM reports for sampled tokens are taken after the
+    temperature (and after top-p/top-k, which is why ``algorithm.off_policy_steps`` asks for those to be off), so
+    they are the trainer's log-probs at the sampling temperature (``raw_logprobs``, vLLM's default, ignores it)."""
     arguments = dict(model=model, tensor_parallel_size=tensor_parallel_size,
                      gpu_memory_utilization=gpu_memory_utilization, enable_sleep_mode=enable_sleep_mode, dtype=dtype,
-                     seed=seed, max_model_len=max_model_len, worker_extension_cls=WORKER_EXTENSION)
+                     seed=seed, max_model_len=max_model_len, worker_extension_cls=WORKER_EXTENSION,
+                     logprobs_mode="processed_logprobs")
     if tensor_parallel_size > 1:
         arguments["distributed_executor_backend"] = "mp"
     if kv_cache_memory_bytes > 0:
@@ -212,16 +156,21 @@ class VLLMRolloutEngine:
 
     # --- generation ----------------------------------------------------------------------------------------------
 
-    def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None) -> Rollouts:
+    def generate(self, prompts: Sequence[str], num_samples: int, seed: Optional[int] = None,
+                 behaviour_logprobs: bool = False) -> Rollouts:
         """``num_samples`` responses per prompt, the samples of a prompt contiguous; a seeded call
-        repeats for the same prompts on an engine in the same state (see the module's note on seeds)."""
+        repeats for the same prompts on an engine in the same state (see the module's note on seeds).
+        ``behaviour_logprobs``: with the sampled tokens' log-probs as vLLM computed them while sampling (see
+        ``llm_arguments``; bf16 engines differ from the trainer's float32 pass by the log-prob agreement test's
+        tolerance)."""
         self._check_ready()
         prompts = list(prompts)
         prompt_ids = truncated_prompt_batch(self.tokenizer, prompts, self.max_prompt_length, self.prompt_truncation)
-        sampling = [self.vllm.SamplingParams(**sampling_params_kwargs(self.settings, num_samples, prompt_seed))
+        sampling = [self.vllm.SamplingParams(**sampling_params_kwargs(self.settings, num_samples, prompt_seed,
+                                                                      behaviour_logprobs))
                     for prompt_seed in request_seeds(seed, len(prompts))]
         outputs = self.llm.generate([{"prompt_token_ids": ids} for ids in prompt_ids], sampling, use_tqdm=False)
-        return rollouts_from_outputs(prompts, outputs, prompt_ids, num_samples, self.tokenizer)
+        return rollouts_from_outputs(prompts, outputs, prompt_ids, num_samples, self.tokenizer, behaviour_logprobs)
 
     def response_logprobs(self, prompt_ids: Sequence[Sequence[int]],
                           response_ids: Sequence[Sequence[int]]) -> list[list[float]]:

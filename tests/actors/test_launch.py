@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from actors.launch import actor_counts, launch_roles, plan_bundles, start_rollouts_first
-from pipelines import rl_stages
+from pipelines import rl_generation, rl_stages
 from pro_rl.config import ProRLConfig, load_config
 from pro_rl.data.toy_world import objective_rewards
 from pro_rl.rl import build_algorithm, build_reward_source
@@ -203,7 +203,7 @@ def test_generate_over_two_replicas_keeps_prompt_order(launched):
     config, roles = launched
     n = config.rollout.num_samples
 
-    rollouts = rl_stages.generate(roles, PROMPTS, n, seed=3, version=0)
+    rollouts = rl_generation.generate(roles, PROMPTS, n, seed=3, version=0)
 
     # Prompts 0 and 2 go to replica 0, prompt 1 to replica 1; the result is back in prompt order.
     assert rollouts.prompts == [prompt for prompt in PROMPTS for _ in range(n)]

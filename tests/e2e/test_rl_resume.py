@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pipelines.rl_batches import IN_FLIGHT_FILE
 from pro_rl.training.loop import batch_indices
 from pro_rl.training.metrics import read_metrics
 from pro_rl.training.safe_load import safe_torch_load
@@ -31,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / "configs" / "tiny" / "pro_morlhf.yaml"
 TEST_REWARD_FUNCTIONS_DIR = REPO_ROOT / "tests" / "pipelines"
 SEED, STEPS, PROMPT_BATCH = 3, 6, 2
+OFF_POLICY = ("algorithm.off_policy_steps=1",)
 
 pytestmark = pytest.mark.slow
 
@@ -131,11 +133,36 @@ def uninterrupted(tmp_path_factory) -> Path:
     return output_dir
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_off_policy(tmp_path_factory) -> Path:
+    """The same reference with one-step off-policy pipelining (``algorithm.off_policy_steps=1``)."""
+    output_dir = tmp_path_factory.mktemp("uninterrupted_off_policy")
+    run_to_completion(output_dir, *OFF_POLICY)
+    return output_dir
+
+
 def test_a_killed_run_resumes_from_its_last_checkpoint_as_if_never_interrupted(tmp_path, uninterrupted):
+    kill_resume_and_compare(tmp_path, uninterrupted)
+
+
+def test_a_killed_off_policy_run_resumes_its_batch_in_flight_as_if_never_interrupted(tmp_path,
+                                                                                     uninterrupted_off_policy):
+    """The checkpoint of step 4 holds batch 5, sampled by version 3 while update 4 ran; the resumed run trains on
+    it (the weights that sampled it are gone) and ends as the uninterrupted run."""
+    killed = kill_resume_and_compare(tmp_path, uninterrupted_off_policy, *OFF_POLICY)
+    in_flight = json.loads((killed / "checkpoints" / "step-000004" / IN_FLIGHT_FILE).read_text())
+    assert in_flight["step"] == 4 and in_flight["behaviour_version"] == 3
+    lags = [record["rollout/policy_lag"] for record in read_metrics(killed / "metrics.jsonl")]
+    assert lags == [0.0] + [1.0] * (STEPS - 1)
+
+
+def kill_resume_and_compare(tmp_path: Path, uninterrupted: Path, *extra: str) -> Path:
+    """Kill a run in step 6 after its step-4 checkpoint, plant a half-written checkpoint, resume it, and check it
+    against ``uninterrupted`` (metrics, loop state, optimizer state, weights); returns its directory."""
     killed = tmp_path / "killed"
     checkpoints = killed / "checkpoints"
 
-    process = subprocess.Popen(command(killed), cwd=REPO_ROOT, env=environment(stall_after_calls=5),
+    process = subprocess.Popen(command(killed, *extra), cwd=REPO_ROOT, env=environment(stall_after_calls=5),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     kill_when(process, lambda: (checkpoints / "step-000004").is_dir() and 5 in logged_steps(killed), timeout_s=400)
     assert wait_until_gone(process.pid, timeout_s=60) == [], "the killed driver's Ray processes outlived it"
@@ -146,7 +173,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_as_if_never_interrupted(t
     partial.mkdir()
     (partial / "junk.bin").write_bytes(os.urandom(1024))
 
-    run_to_completion(killed, "run.resume=auto")
+    run_to_completion(killed, *extra, "run.resume=auto")
 
     assert "resumed from" in (killed / "run.log").read_text()
     assert f"{checkpoints / 'step-000004'} at step 4" in (killed / "run.log").read_text()
@@ -181,6 +208,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_as_if_never_interrupted(t
     assert weights_a.keys() == weights_b.keys()
     for name in weights_a:
         torch.testing.assert_close(weights_b[name], weights_a[name], rtol=1e-5, atol=1e-7, msg=name)
+    return killed
 
 
 def assert_nested_close(actual, expected, path: str = "") -> None:

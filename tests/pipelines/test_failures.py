@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import pipelines
-from pipelines import rl_stages
+from pipelines import rl_generation, rl_stages
 from pro_rl.config import ConfigError
 from pro_rl.training.metrics import read_metrics
 
@@ -131,7 +131,7 @@ def test_a_reward_function_that_cannot_load_stops_the_run_at_launch(ray_cluster,
     import ray
 
     generated = []
-    monkeypatch.setattr(rl_stages, "generate", lambda *args, **kwargs: generated.append(args))
+    monkeypatch.setattr(rl_generation, "submit_generation", lambda *args, **kwargs: generated.append(args))
     overrides = rl_overrides(tmp_path, "reward_models.2.model=pro_rl.data.toy_world:no_such_reward")
 
     with pytest.raises(ray.exceptions.ActorDiedError, match="module 'pro_rl.data.toy_world' has no function "
@@ -186,24 +186,32 @@ def test_a_reward_actor_killed_mid_run_is_restarted_and_the_step_completes(ray_c
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("off_policy_steps, sampled_by", [(0, [0, 1, 2]), (1, [0, 0, 2])])
 def test_a_rollout_actor_killed_mid_run_is_restarted_with_the_current_weights(ray_cluster, rl_overrides, tmp_path,
-                                                                             monkeypatch):
+                                                                             monkeypatch, off_policy_steps, sampled_by):
+    """The engine is killed as the third batch is submitted. Synchronous: step s samples from the policy after s-1
+    updates, the restarted engine too. Off-policy: batch 3 was submitted to version 1 (while update 2 ran); the
+    restarted engine came back with the initial weights, so the batch is sampled again with version 2 (no lag)."""
     versions = []
-    killer = KillOnCall(rl_stages.generate, kill_on=2, pick_actor=lambda roles, *rest: roles.rollouts[0])
+    killer = KillOnCall(rl_generation.submit_generation, kill_on=3, pick_actor=lambda roles, *rest: roles.rollouts[0])
+    collect = rl_generation.collect_generation
 
-    def generate_and_record_version(roles, *args, **kwargs):
-        rollouts = killer(roles, *args, **kwargs)
-        versions.append(ray_cluster.get(roles.rollouts[0].weights_version.remote()))
-        return rollouts
+    def collect_and_record_version(*args, **kwargs):
+        rollouts, version = collect(*args, **kwargs)
+        versions.append(version)
+        return rollouts, version
 
-    monkeypatch.setattr(rl_stages, "generate", generate_and_record_version)
+    monkeypatch.setattr(rl_generation, "submit_generation", killer)
+    monkeypatch.setattr(rl_generation, "collect_generation", collect_and_record_version)
 
-    pipelines.run(CONFIG, rl_overrides(tmp_path, steps=3))
+    pipelines.run(CONFIG, rl_overrides(tmp_path, f"algorithm.off_policy_steps={off_policy_steps}", steps=3))
 
-    # Step s samples from the policy after s-1 updates; the restarted engine must not fall back to the initial one.
-    assert versions == [0, 1, 2]
+    assert killer.killed is not None
+    assert versions == sampled_by  # never the initial weights after an update
     records = read_metrics(tmp_path / "metrics.jsonl")
     assert [record["step"] for record in records] == [1, 2, 3]
+    assert [record["rollout/policy_lag"] for record in records] == [step - 1 - v for step, v in zip([1, 2, 3],
+                                                                                                  sampled_by)]
 
 
 def test_a_bad_held_out_prompt_file_fails_before_the_run_directory_is_touched(no_actors, rl_overrides, tmp_path):

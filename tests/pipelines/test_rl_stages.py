@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from actors.launch import Roles
-from pipelines import rl_stages
+from pipelines import rl_generation, rl_stages
 from pro_rl.algorithms import RunningNormaliser
 from pro_rl.config import load_config
 from pro_rl.rl import UpdateBatches, build_reward_source
@@ -60,11 +60,11 @@ class FakeActor:
     def on_weights_version(self):
         return self.version
 
-    def on_generate(self, prompts, num_samples, seed):
-        return Rollouts(prompts=[p for p in prompts for _ in range(num_samples)],
-                        responses=["r"] * (len(prompts) * num_samples),
-                        prompt_ids=[[1]] * (len(prompts) * num_samples),
-                        response_ids=[[2]] * (len(prompts) * num_samples), num_samples=num_samples)
+    def on_generate(self, prompts, num_samples, seed, behaviour_logprobs=False):
+        rows = len(prompts) * num_samples
+        return Rollouts(prompts=[p for p in prompts for _ in range(num_samples)], responses=["r"] * rows,
+                        prompt_ids=[[1]] * rows, response_ids=[[2]] * rows, num_samples=num_samples,
+                        logprobs=[[-0.1 * self.version]] * rows if behaviour_logprobs else None)
 
 
 @pytest.fixture
@@ -137,13 +137,28 @@ def test_a_restarted_vllm_engine_gets_a_new_group_and_every_engine_is_resynced(l
     rl_stages.sync_weights(roles, 3)
     roles.rollouts[1].version = 0  # Ray restarted it: initial weights, no weight group
 
-    rollouts = rl_stages.generate(roles, ["a", "b"], 2, seed=0, version=3)
+    rollouts = rl_generation.generate(roles, ["a", "b"], 2, seed=0, version=3)
 
     assert rollouts.prompts == ["a", "a", "b", "b"]
     assert [args[-1] for _, args in calls(log, "join_weight_group")] == [3, 3, 3, 3, 3, 3]  # formed twice
     assert [(actor, args[1]) for actor, args in calls(log, "load_weights")] == [
         ("rollout0", 3), ("rollout1", 3), ("rollout0", 3), ("rollout1", 3)]
     assert len(calls(log, "generate")) == 4  # the batch was sampled again after the re-sync
+
+
+def test_a_generation_collected_after_an_engine_restart_is_sampled_again_with_the_current_weights(log):
+    roles = make_roles(log, ["GPU-1"], RolloutPlacement("hf"))
+    rl_stages.sync_weights(roles, 4)
+    pending = rl_generation.submit_generation(roles, ["a"], 2, seed=0, version=4, behaviour_logprobs=True)
+    rollouts, version = rl_generation.collect_generation(roles, pending, current_version=5)
+    assert version == 4 and rollouts.logprobs == [[-0.4], [-0.4]]  # sampled by version 4, as submitted
+
+    roles.rollouts[0].version = 0  # restarted while it generated (the engine's answer is the initial weights')
+    pending = rl_generation.submit_generation(roles, ["a"], 2, seed=0, version=4, behaviour_logprobs=True)
+    rollouts, version = rl_generation.collect_generation(roles, pending, current_version=5)
+
+    assert version == 5 and rollouts.logprobs == [[-0.5], [-0.5]]  # re-synced to the policy of now, sampled again
+    assert [args[1] for _, args in calls(log, "load_weights")] == [4, 5]
 
 
 def test_the_weight_sync_state_belongs_to_the_roles(log):
@@ -183,13 +198,28 @@ def test_assemble_replicas_undoes_the_round_robin_deal():
     replica0 = Rollouts(["a", "a", "c", "c"], ["a0", "a1", "c0", "c1"], [[1]] * 4, [[10], [11], [30], [31]], 2)
     replica1 = Rollouts(["b", "b"], ["b0", "b1"], [[2]] * 2, [[20], [21]], 2)
 
-    rollouts = rl_stages.assemble_replicas([replica0, replica1], num_replicas=2, num_prompts=3, num_samples=2)
+    rollouts = rl_generation.assemble_replicas([replica0, replica1], num_replicas=2, num_prompts=3, num_samples=2)
 
     assert rollouts.prompts == ["a", "a", "b", "b", "c", "c"]
     assert rollouts.responses == ["a0", "a1", "b0", "b1", "c0", "c1"]
     assert rollouts.response_ids == [[10], [11], [20], [21], [30], [31]]
     assert rollouts.prompt_ids == [[1], [1], [2], [2], [1], [1]]
-    assert rl_stages.assemble_replicas([replica1], 1, 1, 2) is replica1
+    assert rl_generation.assemble_replicas([replica1], 1, 1, 2) is replica1
+
+
+def test_assemble_replicas_keeps_each_rows_behaviour_logprobs_and_pads_them_into_a_tensor():
+    replica0 = Rollouts(["a", "a", "c", "c"], ["a0", "a1", "c0", "c1"], [[1]] * 4, [[10], [11, 12], [30], [31]], 2,
+                        logprobs=[[-1.0], [-1.1, -1.2], [-3.0], [-3.1]])
+    replica1 = Rollouts(["b", "b"], ["b0", "b1"], [[2]] * 2, [[20], [21]], 2, logprobs=[[-2.0], [-2.1]])
+
+    rollouts = rl_generation.assemble_replicas([replica0, replica1], num_replicas=2, num_prompts=3, num_samples=2)
+
+    assert rollouts.logprobs == [[-1.0], [-1.1, -1.2], [-2.0], [-2.1], [-3.0], [-3.1]]
+    padded = rl_generation.behaviour_logprobs(rollouts)
+    assert padded.shape == (6, 2)
+    torch.testing.assert_close(padded[:2], torch.tensor([[-1.0, 0.0], [-1.1, -1.2]]))
+    with pytest.raises(ValueError, match="behaviour_logprobs=True"):
+        rl_generation.behaviour_logprobs(replica0.__class__(["b"], ["b0"], [[2]], [[20]], 1))
 
 
 def config_with(*overrides):

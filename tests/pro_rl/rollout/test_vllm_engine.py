@@ -45,7 +45,9 @@ SAMPLING_PARAMS_FIELDS = {
     "logprob_token_ids", "flat_logprobs", "detokenize", "skip_special_tokens", "spaces_between_special_tokens",
     "include_stop_str_in_output", "output_kind", "skip_clone", "structured_outputs", "logit_bias"}
 ENGINE_ARGS_USED = {"model", "tensor_parallel_size", "gpu_memory_utilization", "enable_sleep_mode", "dtype", "seed",
-                    "max_model_len", "worker_extension_cls", "distributed_executor_backend", "kv_cache_memory_bytes"}
+                    "max_model_len", "worker_extension_cls", "distributed_executor_backend", "kv_cache_memory_bytes",
+                    "logprobs_mode"}
+LOGPROBS_MODES = {"raw_logprobs", "raw_logits", "processed_logprobs", "processed_logits"}
 
 
 def refuse_unknown(kwargs: dict, known: set, owner: str) -> None:
@@ -68,6 +70,7 @@ class FakeSamplingParams:
 class FakeCompletion:
     token_ids: List[int]
     text: str = ""
+    logprobs: Optional[list] = None  # one {token id: FakeLogprob} per step, when the request asked for logprobs
 
 
 @dataclass
@@ -88,6 +91,8 @@ class FakeLLM:
 
     def __init__(self, **kwargs):
         refuse_unknown(kwargs, ENGINE_ARGS_USED, "LLM")
+        if kwargs.get("logprobs_mode", "raw_logprobs") not in LOGPROBS_MODES:
+            raise ValueError(f"unknown logprobs_mode {kwargs['logprobs_mode']}")
         self.kwargs = kwargs
         self.requests: list = []
         self.calls: list = []  # (method, arguments) in call order
@@ -106,7 +111,11 @@ class FakeLLM:
             completions = []
             for j in range(kwargs["n"]):
                 ids = [10 + i, 20 + j] + [30 + k for k in range(kwargs["max_tokens"] - 2)]
-                completions.append(FakeCompletion(ids[:3] + [self.EOS] if j == 1 else ids))
+                ids = ids[:3] + [self.EOS] if j == 1 else ids
+                steps = None
+                if kwargs.get("logprobs") is not None:  # the sampled token's log-prob: -(i + j/10 + step/100)
+                    steps = [{token: FakeLogprob(-(i + j / 10 + step / 100))} for step, token in enumerate(ids)]
+                completions.append(FakeCompletion(ids, logprobs=steps))
             outputs.append(FakeRequestOutput(completions))
         return outputs
 
@@ -173,7 +182,8 @@ def test_llm_arguments_one_gpu_in_process_and_tensor_parallel_in_worker_processe
     one = llm_arguments("dir", 1, 0.3, True, "bfloat16", 0, max_model_len=640)
     assert one == dict(model="dir", tensor_parallel_size=1, gpu_memory_utilization=0.3, enable_sleep_mode=True,
                        dtype="bfloat16", seed=0, max_model_len=640,
-                       worker_extension_cls="pro_rl.rollout.vllm_worker.WeightSyncWorkerExtension")
+                       worker_extension_cls="pro_rl.rollout.vllm_worker.WeightSyncWorkerExtension",
+                       logprobs_mode="processed_logprobs")
     assert llm_arguments("dir", 2, 0.3, False, "auto", 0, 640)["distributed_executor_backend"] == "mp"
     assert "kv_cache_memory_bytes" not in one
     assert llm_arguments("dir", 1, 0.3, True, "auto", 0, 640, kv_cache_memory_bytes=2 ** 30)[
@@ -425,3 +435,33 @@ def test_sleep_mode_is_on_for_a_vllm_engine_in_the_policys_bundle_only():
     assert RolloutPlacement.from_config(colocated) == RolloutPlacement("vllm", 1, sleep_mode=True)
     assert RolloutPlacement.from_config(apart) == RolloutPlacement("vllm", 1, sleep_mode=False)
     assert RolloutPlacement.from_config(hf) == RolloutPlacement("hf", 1, sleep_mode=False)
+
+
+# --- behaviour log-probs (algorithm.off_policy_steps: 1) ----------------------------------------------------------
+
+def test_behaviour_logprobs_ask_vllm_for_the_sampled_tokens_only():
+    assert sampling_params_kwargs(SETTINGS, 2, 1, behaviour_logprobs=True)["logprobs"] == 0
+    assert "logprobs" not in sampling_params_kwargs(SETTINGS, 2, 1)
+
+
+def test_rollouts_carry_the_sampled_tokens_logprobs_in_sample_order(fake_vllm, tokenizer):
+    engine = make_engine(tokenizer)
+
+    rollouts = engine.generate(PROMPTS, num_samples=3, seed=0, behaviour_logprobs=True)
+
+    assert engine.llm.kwargs["logprobs_mode"] == "processed_logprobs"  # after the temperature
+    assert [len(row) for row in rollouts.logprobs] == [len(ids) for ids in rollouts.response_ids]
+    assert rollouts.logprobs[1] == pytest.approx([-0.1, -0.11, -0.12, -0.13])  # prompt 0, sample 1 (eos after 3)
+    assert rollouts.logprobs[5] == pytest.approx([-1.2, -1.21, -1.22, -1.23, -1.24])  # prompt 1, sample 2
+    assert engine.generate(PROMPTS, num_samples=3, seed=0).logprobs is None
+
+
+def test_off_policy_with_vllm_needs_top_p_1_and_top_k_0():
+    with pytest.raises(ConfigError, match=r"key 'algorithm.off_policy_steps'.*top_p=1"):
+        load_config(TINY_RL_CONFIG, gpu_overrides("algorithm.off_policy_steps=1", "rollout.top_p=0.9"))
+    with pytest.raises(ConfigError, match="key 'algorithm.off_policy_steps'"):
+        load_config(TINY_RL_CONFIG, gpu_overrides("algorithm.off_policy_steps=1", "rollout.top_p=1", "rollout.top_k=5"))
+    config = load_config(TINY_RL_CONFIG, gpu_overrides("algorithm.off_policy_steps=1", "rollout.top_p=1"))
+    assert config.algorithm.off_policy_steps == 1
+    with pytest.raises(ConfigError, match="key 'algorithm.off_policy_steps'"):
+        load_config(TINY_RL_CONFIG, [*STAND_INS, "algorithm.off_policy_steps=2"])
