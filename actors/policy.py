@@ -3,6 +3,11 @@
 The policy and the critic train in a DeepSpeed ``TrainEngine``; the reference is frozen. The run's RL algorithm
 (an ``pro_rl.rl.RLAlgorithm`` object the driver resolved from the registry and passed in) runs every update: the
 actors only own the models, pad ids on their device and hand both to it.
+
+A policy or critic actor is one rank of its role's training group. Alone (``world_size`` 1, the default) it builds
+its engine in its constructor, as always. In a group of N (``actors.train_group``) it loads its model, then waits
+for ``join_training_group`` with rank 0's address before building the engine, since the engine needs the process
+group; the group object hands each rank its share of the rows.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ from actors.common import setup_actor_process
 IdLists = Sequence[Sequence[int]]
 
 
-def _engine_settings(config, learning_rate: float, rows_per_update: int):
+def _engine_settings(config, learning_rate: float, rows_per_update: int, world_size: int = 1):
     from pro_rl.training.engine import EngineSettings
 
     mini = config.algorithm.mini_batch_size or rows_per_update
     return EngineSettings(
-        learning_rate=learning_rate, batch_size=mini, micro_batch_size=config.trainer.micro_batch_size or mini,
-        gradient_clipping=1.0, zero_stage=config.trainer.zero_stage, bf16=config.trainer.bf16,
+        learning_rate=learning_rate, batch_size=mini,
+        micro_batch_size=config.trainer.micro_batch_size or mini // world_size, gradient_clipping=1.0,
+        zero_stage=config.trainer.zero_stage, bf16=config.trainer.bf16,
         gradient_checkpointing=config.trainer.gradient_checkpointing,
-        offload_optimizer=config.trainer.offload_optimizer,
+        offload_optimizer=config.trainer.offload_optimizer, world_size=world_size,
     )
 
 
@@ -48,20 +54,59 @@ class _SequenceModel:
                              temperature=self.config.rollout.temperature, seed=seed)
 
 
+class _TrainingRank(_SequenceModel):
+    """One rank of a training group: the engine starts now when alone, after ``join_training_group`` otherwise."""
+
+    engine = None
+
+    def _start_engine(self, model: torch.nn.Module, settings, rank: int) -> None:
+        from pro_rl.training.engine import TrainEngine
+
+        self.rank = rank
+        if settings.world_size == 1:
+            self.engine = TrainEngine(model, settings, self.device)
+        else:
+            self._pending_engine = (model, settings)
+
+    def training_group_address(self) -> tuple[str, int]:
+        """Where the group meets (asked of rank 0): this node's address and a port free on it."""
+        from pro_rl.training.distributed import free_port
+
+        return ray.util.get_node_ip_address(), free_port()
+
+    def join_training_group(self, address: tuple[str, int]) -> int:
+        """Join the process group at rank 0's ``(host, port)`` and build the engine; returns this rank."""
+        from pro_rl.training.distributed import init_process_group
+        from pro_rl.training.engine import TrainEngine
+
+        (host, port), (model, settings) = address, self._pending_engine
+        init_process_group(self.device, self.rank, settings.world_size, host, port,
+                           self.config.trainer.group_timeout_s)
+        self.engine = TrainEngine(model, settings, self.device)
+        del self._pending_engine
+        return self.rank
+
+    def peak_memory_mib(self) -> float:
+        """This process's peak resident memory so far (``getrusage`` max RSS), in MiB."""
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @ray.remote
-class PolicyActor(_SequenceModel):
-    def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0):
+class PolicyActor(_TrainingRank):
+    def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0,
+                 rank: int = 0, world_size: int = 1):
         from pro_rl.models.builders import load_policy
         from pro_rl.models.tiny_corpus import policy_corpus
-        from pro_rl.training.engine import TrainEngine
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
         self.algorithm = algorithm
         model, self.tokenizer = load_policy(model_path, config.policy, policy_corpus(config, model_path))
         self.pad_token_id = self.tokenizer.pad_token_id
-        settings = _engine_settings(config, config.policy.learning_rate, algorithm.rows_per_update(config))
-        self.engine = TrainEngine(model, settings, self.device)
+        settings = _engine_settings(config, config.policy.learning_rate, algorithm.rows_per_update(config), world_size)
+        self._start_engine(model, settings, rank)
         self.temperature = config.rollout.temperature
         self.weight_group = None  # the NCCL group of vLLM engines on other GPUs, once the driver forms it
 
@@ -152,15 +197,15 @@ class ReferenceActor(_SequenceModel):
 
 
 @ray.remote
-class CriticActor(_SequenceModel):
+class CriticActor(_TrainingRank):
     """PPO's value model, initialised from the policy's backbone with a one-output token head."""
 
-    def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0):
+    def __init__(self, model_path: str, config, algorithm, num_cpus: float = 1.0, num_gpus: float = 0.0,
+                 rank: int = 0, world_size: int = 1):
         from dataclasses import replace
 
         from pro_rl.models.builders import build_critic, disable_dropout
         from pro_rl.models.tiny_corpus import policy_corpus
-        from pro_rl.training.engine import TrainEngine
 
         self.device = setup_actor_process(num_cpus, num_gpus)
         self.config = config
@@ -168,8 +213,9 @@ class CriticActor(_SequenceModel):
         model, tokenizer = build_critic(replace(config.policy, model=model_path), policy_corpus(config, model_path))
         disable_dropout(model)
         self.pad_token_id = tokenizer.pad_token_id
-        settings = _engine_settings(config, config.policy.critic_learning_rate, algorithm.rows_per_update(config))
-        self.engine = TrainEngine(model, settings, self.device)
+        settings = _engine_settings(config, config.policy.critic_learning_rate, algorithm.rows_per_update(config),
+                                    world_size)
+        self._start_engine(model, settings, rank)
 
     @torch.no_grad()
     def values(self, prompt_ids: IdLists, response_ids: IdLists) -> torch.Tensor:

@@ -169,14 +169,16 @@ class TrainerConfig:
     gradient_checkpointing: bool = _field(False, "Recompute activations in the backward pass.")
     offload_optimizer: bool = _field(False, "ZeRO optimizer state offload to CPU.")
     micro_batch_size: int = _field(0, "Sequences per forward pass in RL updates (0: whole mini-batch).", NON_NEGATIVE)
+    group_timeout_s: float = _field(600.0, "Seconds a rank of a training group (resources.policy/critic.replicas > 1) waits in a collective before failing, e.g. when a peer died.", POSITIVE)
 
 
 @dataclass
 class RoleResources:
     num_cpus: float = _field(1.0, "CPUs reserved per replica.", NON_NEGATIVE)
     num_gpus: float = _field(0.0, "GPUs per replica (fractions allowed to share a GPU).", NON_NEGATIVE)
-    replicas: int = _field(1, "Number of actors of this role.", AT_LEAST_ONE)
+    replicas: int = _field(1, "Number of actors of this role. rollout: engines that share the generation; policy, critic: ranks of one DeepSpeed data-parallel group (each update's rows split over them); reference: actors that split the log-prob rows; reward, orchestrator: 1.", AT_LEAST_ONE)
     colocate_with: str = _field("", "Role whose placement-group bundle this role shares (empty: its own).")
+    placement: str = _field("", "Placement of this role's replicas: empty shares the run's PACK placement group (all replicas in one bundle); PACK, SPREAD, STRICT_PACK or STRICT_SPREAD gives the role a placement group of its own with one bundle per replica under that Ray strategy (STRICT_SPREAD: every replica on a different node).")
 
 
 @dataclass

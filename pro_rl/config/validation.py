@@ -39,6 +39,7 @@ from pro_rl.config.method_validation import (
     _validate_moslim_rl,
     _validate_sga,
 )
+from pro_rl.config.resource_validation import validate_groups_and_placement
 from pro_rl.config.schema import COMPARE_METHODS, PIPELINES, ProRLConfig
 
 # Reward sources the score stage can call. The lead connects the registry here (one object per source).
@@ -265,6 +266,7 @@ def _validate_resources(config: ProRLConfig, origin: str) -> None:
         anchor = getattr(config.resources, role).colocate_with
         if anchor and anchor not in roles:
             fail(origin, f"resources.{role}.colocate_with", f"'{anchor}' is not a role (one of {', '.join(roles)})")
+    validate_groups_and_placement(config, origin, lambda: _algorithm(config).rows_per_update(config))
 
 
 # ---------------------------------------------------------------- SGA

@@ -2,21 +2,23 @@
 
 Every trained model — reward models, the orchestrator, the policy and the critic — goes through ``TrainEngine``:
 ``deepspeed.initialize`` with a torch AdamW optimizer (DeepSpeed's CPU Adam only when ZeRO offload asks for it),
-a linear warm-up schedule, gradient clipping and gradient accumulation. One process is one rank of its own
-single-rank group; an actor or a script that trains several models shares that group.
+a linear warm-up schedule, gradient clipping and gradient accumulation. By default one process is one rank of its
+own single-rank group; an actor or a script that trains several models shares that group. A training group of N
+ranks (``pro_rl.training.distributed``) joins its process group before building the engine and sets
+``EngineSettings.world_size`` to N: ``batch_size`` stays the global mini-batch, each rank accumulates
+``batch_size / (micro_batch_size * N)`` micro-batches, and DeepSpeed averages the gradients over the ranks.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import torch
 
+from pro_rl.training.distributed import group_rank, init_process_group
 from pro_rl.training.safe_load import SafeCheckpointEngine
 
 logger = logging.getLogger("pro_rl.training")
@@ -36,13 +38,16 @@ class EngineSettings:
     bf16: bool = False
     gradient_checkpointing: bool = False
     offload_optimizer: bool = False
+    world_size: int = 1  # ranks of the data-parallel group; batch_size counts the rows of all of them
 
     @property
     def gradient_accumulation_steps(self) -> int:
-        micro = self.micro_batch_size or self.batch_size
-        if self.batch_size % micro:
-            raise ValueError(f"batch_size {self.batch_size} is not a multiple of micro_batch_size {micro}")
-        return self.batch_size // micro
+        """Micro-batches per rank in one optimizer step: batch_size = micro × accumulation × world_size."""
+        micro = self.micro_batch_size or self.batch_size // self.world_size
+        if micro < 1 or self.batch_size % (micro * self.world_size):
+            raise ValueError(f"batch_size {self.batch_size} is not a multiple of micro_batch_size {micro} "
+                             f"× {self.world_size} rank(s)")
+        return self.batch_size // (micro * self.world_size)
 
 
 def settings_from(training, trainer=None) -> EngineSettings:
@@ -60,30 +65,8 @@ def settings_from(training, trainer=None) -> EngineSettings:
     return settings
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def init_process_group(device: torch.device) -> None:
-    """A single-rank process group for DeepSpeed (gloo on CPU, nccl on CUDA); does nothing if one exists.
-
-    The rendezvous address is passed explicitly instead of through MASTER_ADDR/MASTER_PORT: those variables are
-    inherited by every Ray worker a driver starts, and two processes must never share a port.
-    """
-    import deepspeed
-
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return
-    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_WORLD_SIZE", "1")):
-        os.environ.setdefault(key, value)
-    deepspeed.init_distributed(dist_backend="nccl" if device.type == "cuda" else "gloo", auto_mpi_discovery=False,
-                               verbose=False, init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
-
-
 def deepspeed_config(settings: EngineSettings, device: torch.device) -> dict:
-    micro = settings.micro_batch_size or settings.batch_size
+    micro = settings.micro_batch_size or settings.batch_size // settings.world_size
     config = {
         "train_micro_batch_size_per_gpu": micro,
         "gradient_accumulation_steps": settings.gradient_accumulation_steps,
@@ -111,6 +94,10 @@ class TrainEngine:
         import deepspeed
 
         init_process_group(device)
+        self.rank, world_size = group_rank()
+        if world_size != settings.world_size:
+            raise ValueError(f"EngineSettings.world_size is {settings.world_size} but the process group has "
+                             f"{world_size} rank(s)")
         self.settings = settings
         self.device = device
         if settings.gradient_checkpointing and hasattr(model, "gradient_checkpointing_enable"):
@@ -179,18 +166,22 @@ class TrainEngine:
 
     def save_pretrained(self, directory: Path, tokenizer=None) -> None:
         """The trained model in Hugging Face layout (loadable by transformers and vLLM). LoRA adapters are merged
-        into the weights first, in place, so saving a LoRA model ends its training."""
+        into the weights first, in place, so saving a LoRA model ends its training.
+
+        In a group every rank calls this (ZeRO-3 gathers the partitions collectively); rank 0 alone writes."""
         from pro_rl.models.lora import is_lora, merged
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         if is_lora(self.module):
-            merged(self.module).save_pretrained(directory, safe_serialization=True)
+            model, state_dict = merged(self.module), None
         else:
-            state_dict = None
+            model, state_dict = self.module, None
             if self.settings.zero_stage == 3:
                 state_dict = self.engine._zero3_consolidated_16bit_state_dict()
-            self.module.save_pretrained(directory, state_dict=state_dict, safe_serialization=True)
+        if self.rank != 0:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(directory, state_dict=state_dict, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(directory)
 

@@ -12,6 +12,12 @@ DeepSpeed divides it by ``gradient_accumulation_steps``, so a mini-batch step fo
 mini-batch. The updates check this and raise ``ValueError`` when the sizes disagree, since a mismatch would step the
 optimizer at the wrong micro-batch. The number of rows (pairs for DPO) must be a multiple of the mini-batch size.
 
+Training groups: on a rank of an N-rank group (``EngineSettings.world_size = N``) every rank receives the whole
+batch, draws the same seeded mini-batches and trains on its contiguous 1/N of each (``distributed.rank_share``) in
+micro-batches of ``micro_batch_size``; DeepSpeed averages the gradients over the ranks, so the step equals the
+single-rank step on the same batch. The mini-batch size must then be a multiple of N × the micro-batch size, and
+the statistics returned are this rank's (the group averages them).
+
 Modes: the updates call ``engine.train()``. Dropout should be off in RL models (as the peers do), or the ratio
 against the old log-probs is noisy from the first step.
 """
@@ -33,6 +39,7 @@ from pro_rl.algorithms import (
     sequence_clipped_loss,
     sum_masked,
 )
+from pro_rl.training.distributed import rank_share
 from pro_rl.training.sequences import SequenceBatch, response_logprobs, response_values
 
 
@@ -41,12 +48,15 @@ def batch_sizes(engine, num_rows: int, mini_batch_size: int = 0, micro_batch_siz
 
     ``mini_batch_size`` 0 means the whole batch; ``micro_batch_size`` 0 means the engine's micro-batch size.
     """
-    mini = mini_batch_size or num_rows
-    micro = micro_batch_size or engine.settings.micro_batch_size or mini
-    if num_rows % mini or mini % micro:
-        raise ValueError(f"{num_rows} rows do not split into mini-batches of {mini} and micro-batches of {micro}")
     settings = engine.settings
-    if settings.batch_size != mini or settings.gradient_accumulation_steps != mini // micro:
+    world = settings.world_size
+    mini = mini_batch_size or num_rows
+    micro = micro_batch_size or settings.micro_batch_size or mini // world
+    if num_rows % mini or micro < 1 or mini % (micro * world):
+        ranks = f" over {world} ranks" if world > 1 else ""
+        raise ValueError(f"{num_rows} rows do not split into mini-batches of {mini} and micro-batches of {micro}"
+                         f"{ranks}")
+    if settings.batch_size != mini or settings.gradient_accumulation_steps != mini // (micro * world):
         raise ValueError(
             f"the engine was built for batch_size={settings.batch_size} with "
             f"{settings.gradient_accumulation_steps} accumulation steps, but this update uses mini-batches of {mini} "
@@ -68,11 +78,12 @@ def _run_update(engine, num_rows: int, micro_loss: Callable[[Tensor], tuple[Tens
                 epochs: int, mini_batch_size: int, micro_batch_size: int, seed: int) -> dict[str, float]:
     """Backward and step over every micro-batch of every mini-batch; the mean of the micro-batch stats."""
     mini, micro = batch_sizes(engine, num_rows, mini_batch_size, micro_batch_size)
+    rank, world = getattr(engine, "rank", 0), engine.settings.world_size
     engine.train()
     totals: dict[str, float] = defaultdict(float)
     count = 0
     for mini_indices in shuffled_mini_batches(num_rows, mini, epochs, seed):
-        for micro_indices in mini_indices.split(micro):
+        for micro_indices in rank_share(mini_indices, rank, world).split(micro):
             loss, stats = micro_loss(micro_indices)
             engine.backward(loss)
             engine.step()

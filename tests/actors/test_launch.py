@@ -123,6 +123,29 @@ def test_rollout_engines_start_alone_and_sleep_before_the_training_roles_start(s
     assert log == expected + [("driver", "create training roles")]
 
 
+def test_hf_rollout_engines_start_alongside_the_training_roles():
+    log: list = []
+
+    def wait(refs):
+        log.append(("driver", "wait"))
+        return refs
+
+    engines = start_rollouts_first(lambda: [RecordingHandle("rollout0", log)], False, wait, before_others=False)
+
+    assert [engine.name for engine in engines] == ["rollout0"]
+    assert log == []  # no wait: launch_roles waits for every role at once at the end
+
+
+def test_actor_counts_give_training_roles_their_replicas():
+    config = load_config({"reward_models": [{"name": "a", "model": "tiny:gpt2"}],
+                          "resources": {"policy": {"replicas": 2}, "reference": {"replicas": 3},
+                                        "critic": {"replicas": 2}}})
+
+    assert actor_counts(config, with_orchestrator=False, with_critic=True) == {
+        "policy": 2, "reference": 3, "reward": 1, "orchestrator": 0, "rollout": 1, "critic": 2}
+    assert actor_counts(config, with_orchestrator=False, with_critic=False)["critic"] == 0
+
+
 # --- launch_roles on the session cluster (slow: one actor per role, 30-80 s to start on two shared cores) ---
 
 def launch_config(output_dir, orchestrator_dir) -> ProRLConfig:
