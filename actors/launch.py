@@ -158,16 +158,18 @@ def start_rollouts_first(create: Callable[[], List], sleep: bool, wait: Callable
     return engines
 
 
-def start_role(role: str, actor_class, replicas: int, options: Callable[[int], dict], args: tuple, share: dict):
+def start_role(role: str, actor_class, replicas: int, options: Callable[[int], dict], args: tuple, share: dict,
+               gathers_weights: bool = False):
     """The role's actor, or with several replicas its ``TrainingGroup`` (ranks of one process group for the
-    trained roles, independent actors for the reference). ``options(replica)``: the replica's ``Actor.options``."""
+    trained roles, independent actors for the reference). ``options(replica)``: the replica's ``Actor.options``;
+    ``gathers_weights``: ZeRO-3 ranks, which all take part in a weight sync."""
     if replicas == 1:
         return actor_class.options(**options(0)).remote(*args, **share)
     if role == "reference":
         return TrainingGroup.start(role, lambda rank: actor_class.options(**options(rank)).remote(*args, **share),
                                    replicas, collective=False)
     return TrainingGroup.start(role, lambda rank: actor_class.options(**options(rank)).remote(
-        *args, **share, rank=rank, world_size=replicas), replicas)
+        *args, **share, rank=rank, world_size=replicas), replicas, gathers_weights=gathers_weights)
 
 
 def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrator_path: str = "",
@@ -202,7 +204,8 @@ def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrato
             before_others=rollout_placement.backend == "vllm")
         roles = Roles(
             policy=start_role("policy", PolicyActor, counts["policy"], options("policy"),
-                              (policy_path, config, algorithm), share("policy")),
+                              (policy_path, config, algorithm), share("policy"),
+                              gathers_weights=config.trainer.zero_stage == 3),
             reference=start_role("reference", ReferenceActor, counts["reference"], options("reference"),
                                  (policy_path, config), share("reference")),
             rewards={scorer.name: RewardActor.options(**placement.options("reward", index)).remote(

@@ -13,7 +13,7 @@ group; the group object hands each rank its share of the rows.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import ray
 import torch
@@ -127,14 +127,21 @@ class PolicyActor(_TrainingRank):
 
         return device_identity(self.device)
 
-    def weights_for_sync(self, transport: str) -> dict:
-        """The weights for the rollout engines (step 8): CUDA IPC handles or a CPU state dict."""
-        from pro_rl.rollout.weight_sync import cuda_ipc_handles, host_state_dict
+    def weights_for_sync(self, transport: str) -> Optional[dict]:
+        """The weights for the rollout engines (step 8): CUDA IPC handles or a CPU state dict, whole under ZeRO-3
+        (``pro_rl.training.full_weights``; every rank of a ZeRO-3 group takes part in the gathers, rank 0 answers
+        and the others return None)."""
+        from pro_rl.rollout.weight_sync import cuda_ipc_handles
+        from pro_rl.training.full_weights import gather_only, whole_state_dict
 
-        state = self.engine.module.state_dict()
-        if transport == "cuda_ipc":
-            return {"transport": transport, "handles": cuda_ipc_handles(state)}
-        return {"transport": "host", "state_dict": host_state_dict(state)}
+        module = self.engine.module
+        if self.rank != 0 and self.engine.settings.zero_stage == 3:
+            gather_only(module)
+            return None
+        if transport == "cuda_ipc":  # the shared tensors must outlive the engines' copies: kept to the next sync
+            self._ipc_tensors = whole_state_dict(module, self.device)
+            return {"transport": transport, "handles": cuda_ipc_handles(self._ipc_tensors)}
+        return {"transport": "host", "state_dict": whole_state_dict(module, "cpu")}
 
     def weight_group_address(self) -> tuple[str, int]:
         """Where the NCCL weight group of the vLLM engines on other GPUs meets: this node and a free port."""
@@ -149,14 +156,20 @@ class PolicyActor(_TrainingRank):
         self.weight_group = WeightBroadcastGroup.create(host, port, 0, world_size, self.device)
 
     def weight_metadata(self) -> list:
-        """Name, dtype and shape of each tensor the NCCL broadcast sends, in order."""
-        from pro_rl.rollout.nccl_group import tensor_metadata
+        """Name, dtype and whole shape of each tensor the NCCL broadcast sends, in order."""
+        from pro_rl.training.full_weights import whole_metadata
 
-        return tensor_metadata(self.engine.module.state_dict())
+        return whole_metadata(self.engine.module)
 
     def broadcast_weights(self) -> int:
-        """Send the weights over the NCCL weight group (the engines receive at the same time)."""
-        return self.weight_group.send(self.engine.module.state_dict())
+        """Send the weights over the NCCL weight group (the engines receive at the same time), a gathered bucket
+        at a time under ZeRO-3; the other ranks of a ZeRO-3 group only take part in the gathers."""
+        from pro_rl.training.full_weights import gather_only, weight_buckets
+
+        if self.weight_group is None:  # another rank of a ZeRO-3 group: it sends nothing
+            gather_only(self.engine.module)
+            return 0
+        return sum(self.weight_group.send(bucket) for bucket in weight_buckets(self.engine.module))
 
     def save_state(self, directory: str) -> None:
         self.engine.save_state(Path(directory), tag="policy")

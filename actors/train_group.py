@@ -18,9 +18,12 @@ The group answers the calls the RL driver makes on a role's actor handle, each `
 - ``save_state`` / ``load_state``: every rank (DeepSpeed writes and reads its own shards in the shared directory;
   across nodes that directory must be on a shared filesystem); ``save_pretrained``: every rank takes part (ZeRO-3
   gathers the partitions), rank 0 writes.
-- every other method (``weights_for_sync``, ``device_identity``, the NCCL weight-group calls,
-  ``parameter_checksum``) and ``_actor_id``: rank 0, which holds whole weights under ZeRO-0/1/2. (Weight sync from
-  a ZeRO-3 group, which must gather first, is not supported yet.)
+- ``weights_for_sync`` / ``broadcast_weights``: rank 0, which holds whole weights under ZeRO-0/1/2. Under ZeRO-3
+  (``gathers_weights``) every rank: the weights are gathered a bucket at a time, a collective of the whole group
+  (``pro_rl.training.full_weights``); rank 0 builds the payload or sends over the NCCL weight group and answers,
+  the other ranks only take part in the gathers.
+- every other method (``device_identity``, the NCCL weight-group calls, ``parameter_checksum``) and
+  ``_actor_id``: rank 0.
 
 Failure: if any rank fails or dies, the call's ref raises ``TrainingGroupError`` naming the role, the rank and the
 method as soon as that rank's result is in, without waiting for the others; the surviving ranks leave their
@@ -89,23 +92,25 @@ class _GroupMethod:
 class TrainingGroup:
     """N actors of one role, addressed like one actor handle (see the module docstring)."""
 
-    def __init__(self, role: str, ranks: List, joined: Sequence = ()):
+    def __init__(self, role: str, ranks: List, joined: Sequence = (), gathers_weights: bool = False):
         self.role = role
         self.ranks = list(ranks)
         self._joined = list(joined)  # the ranks' ``join_training_group`` calls, awaited by ``__ray_ready__``
+        self.gathers_weights = gathers_weights  # ZeRO-3: every rank takes part in a weight sync
 
     @classmethod
     def start(cls, role: str, make_rank: Callable[[int], object], world_size: int,
-              collective: bool = True) -> "TrainingGroup":
+              collective: bool = True, gathers_weights: bool = False) -> "TrainingGroup":
         """Create the ranks (``make_rank(rank)`` returns an actor handle) and, with ``collective``, have every rank
-        join the process group at rank 0's address; returns without waiting (``__ray_ready__`` waits)."""
+        join the process group at rank 0's address; returns without waiting (``__ray_ready__`` waits).
+        ``gathers_weights``: the ranks hold ZeRO-3 partitions, so every rank takes part in a weight sync."""
         ranks = [make_rank(rank) for rank in range(world_size)]
         joined = []
         if collective:  # the address ref is resolved by Ray before each join call runs
             address = meeting_address.remote(ranks[0].training_group_address.remote(),
                                              *[rank.__ray_ready__.remote() for rank in ranks])
             joined = [rank.join_training_group.remote(address) for rank in ranks]
-        return cls(role, ranks, joined)
+        return cls(role, ranks, joined, gathers_weights)
 
     def _gather(self, method: str, how: str, calls: List, num_rows: int = 0):
         return gather_ranks.remote(self.role, method, how, calls, num_rows)
@@ -156,11 +161,19 @@ class TrainingGroup:
         return self._on_every_rank("save_pretrained")
 
     @property
+    def weights_for_sync(self):
+        return self._on_every_rank("weights_for_sync") if self.gathers_weights else self.ranks[0].weights_for_sync
+
+    @property
+    def broadcast_weights(self):
+        return self._on_every_rank("broadcast_weights") if self.gathers_weights else self.ranks[0].broadcast_weights
+
+    @property
     def _actor_id(self):
         return self.ranks[0]._actor_id
 
     def __getattr__(self, method: str):
-        if method.startswith("__") or method in ("role", "ranks", "_joined"):
+        if method.startswith("__") or method in ("role", "ranks", "_joined", "gathers_weights"):
             raise AttributeError(method)
         return getattr(self.ranks[0], method)  # rank 0 holds whole weights (ZeRO-0/1/2)
 

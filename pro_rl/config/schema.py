@@ -164,7 +164,7 @@ class RolloutConfig:
 
 @dataclass
 class TrainerConfig:
-    zero_stage: int = _field(0, "DeepSpeed ZeRO stage (0 and 2 work on CPU; 3 on GPU).", ZERO_STAGE)
+    zero_stage: int = _field(0, "DeepSpeed ZeRO stage 0-3 (CPU with gloo and GPU); the RL weight sync gathers ZeRO-3 partitions a bucket at a time.", ZERO_STAGE)
     bf16: bool = _field(False, "bf16 mixed precision (GPU).")
     gradient_checkpointing: bool = _field(False, "Recompute activations in the backward pass.")
     offload_optimizer: bool = _field(False, "ZeRO optimizer state offload to CPU.")

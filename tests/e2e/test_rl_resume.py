@@ -1,13 +1,15 @@
 """A run killed with SIGKILL mid-training resumes (``run.resume=auto``) exactly where its last checkpoint left off.
 
 Three runs of ``python -m pro_rl.cli run`` in subprocesses, each with its own local Ray cluster (two CPUs), the
-same seed and 6 steps with a checkpoint every 2: an uninterrupted run; a run whose humor reward hangs in step 6
+same seed, one-step off-policy pipelining (``algorithm.off_policy_steps=1``, so a batch is in flight at every
+checkpoint) and 6 steps with a checkpoint every 2: an uninterrupted run; a run whose humor reward hangs in step 6
 (``reward_functions:humor_reward_stalling``) and is killed there — its whole process group, so the driver's Ray
 processes go with it — after steps 1–5 were logged and ``step-000004`` written; and the resume of that run, after a
 half-written ``.tmp-step-000006`` was planted beside the checkpoints as if the kill had hit a checkpoint write.
 The resumed run must restart from step 4, drop the partial checkpoint and the metrics of step 5, see the same
 prompt batches, and end with the same normaliser, KL controller, optimizer state and weights as the uninterrupted
-run (generation and updates are seeded per step, so equality is expected; tolerance 1e-5 relative).
+run (generation and updates are seeded per step, so equality is expected; tolerance 1e-5 relative). The
+synchronous loop's resume is checked by the SIGINT/SIGTERM test, against an uninterrupted synchronous run.
 """
 
 from __future__ import annotations
@@ -141,14 +143,11 @@ def uninterrupted_off_policy(tmp_path_factory) -> Path:
     return output_dir
 
 
-def test_a_killed_run_resumes_from_its_last_checkpoint_as_if_never_interrupted(tmp_path, uninterrupted):
-    kill_resume_and_compare(tmp_path, uninterrupted)
-
-
 def test_a_killed_off_policy_run_resumes_its_batch_in_flight_as_if_never_interrupted(tmp_path,
                                                                                      uninterrupted_off_policy):
-    """The checkpoint of step 4 holds batch 5, sampled by version 3 while update 4 ran; the resumed run trains on
-    it (the weights that sampled it are gone) and ends as the uninterrupted run."""
+    """With ``algorithm.off_policy_steps=1`` (the synchronous loop's resume is the SIGINT/SIGTERM test's): the
+    checkpoint of step 4 holds batch 5, sampled by version 3 while update 4 ran; the resumed run trains on it (the
+    weights that sampled it are gone) and ends as the uninterrupted run."""
     killed = kill_resume_and_compare(tmp_path, uninterrupted_off_policy, *OFF_POLICY)
     in_flight = json.loads((killed / "checkpoints" / "step-000004" / IN_FLIGHT_FILE).read_text())
     assert in_flight["step"] == 4 and in_flight["behaviour_version"] == 3
