@@ -41,6 +41,9 @@ import ray
 from pro_rl.training.distributed import mean_stats, merge_rows, row_shares, take_rows
 
 
+WEIGHT_SYNC_METHODS = ("weights_for_sync", "broadcast_weights")
+
+
 class TrainingGroupError(RuntimeError):
     """A rank of a training group failed or died; the group cannot go on."""
 
@@ -160,13 +163,6 @@ class TrainingGroup:
     def save_pretrained(self) -> _GroupMethod:
         return self._on_every_rank("save_pretrained")
 
-    @property
-    def weights_for_sync(self):
-        return self._on_every_rank("weights_for_sync") if self.gathers_weights else self.ranks[0].weights_for_sync
-
-    @property
-    def broadcast_weights(self):
-        return self._on_every_rank("broadcast_weights") if self.gathers_weights else self.ranks[0].broadcast_weights
 
     @property
     def _actor_id(self):
@@ -175,6 +171,8 @@ class TrainingGroup:
     def __getattr__(self, method: str):
         if method.startswith("__") or method in ("role", "ranks", "_joined", "gathers_weights"):
             raise AttributeError(method)
+        if method in WEIGHT_SYNC_METHODS and self.gathers_weights:  # ZeRO-3: a collective of every rank
+            return self._on_every_rank(method)
         return getattr(self.ranks[0], method)  # rank 0 holds whole weights (ZeRO-0/1/2)
 
     def kill(self) -> None:

@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from bench.measure import REPO, cpu_by_process, load_average, machine
+from bench.measure import REPO, cpu_by_process, finish, load_average, machine
 from bench.pipeline_side import (CONFIG, PROMPTS_PER_STEP, REWARD_FUNCTIONS, SAMPLES_PER_PROMPT, function_rewards,
                                  our_overrides, run_ours, save_tiny_policy)
 from bench.trl_side import STAGES, run_trl
@@ -171,10 +171,7 @@ def main() -> None:
             for algorithm in args.algorithms:
                 for side in SIDES:
                     results[algorithm][side].append(spawn(side, algorithm, model_dir, workdir, round_index, args))
-    info["load_average_at_end"] = load_average()
-    print(report(results, info, args))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    finish(info, lambda: report(results, info, args), args.json, results)
 
 
 if __name__ == "__main__":

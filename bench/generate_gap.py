@@ -44,7 +44,7 @@ from typing import Callable, Dict, List
 
 import torch
 
-from bench.measure import REPO, load_average, machine, median_after_warmup
+from bench.measure import REPO, finish, machine, median_after_warmup
 from bench.pipeline_side import (CONFIG, MAX_NEW_TOKENS, PROMPTS_PER_STEP, REWARD_FUNCTIONS, SAMPLES_PER_PROMPT,
                                  TEMPERATURE, function_rewards, our_overrides, save_tiny_policy)
 
@@ -290,10 +290,7 @@ def main() -> None:
             for place in [place for place in args.places if place.startswith("pipeline")]:
                 workdir = Path(temporary) / place.replace(", ", "-").replace(" ", "")
                 results[place] = pipeline_times(model_dir, workdir, args.pipeline_steps, place.endswith("nice 0"))
-    info["load_average_at_end"] = load_average()
-    print(report(results, info, args))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    finish(info, lambda: report(results, info, args), args.json, results)
 
 
 if __name__ == "__main__":

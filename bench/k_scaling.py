@@ -24,14 +24,13 @@ Run: ``python -m bench.k_scaling`` (4 to 10 minutes on 2 loaded cores, mostly ac
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from bench.measure import cpu_by_process, load_average, machine
+from bench.measure import cpu_by_process, finish, load_average, machine
 from bench.pipeline_side import (CONFIG, REWARD_FUNCTIONS, SAMPLES_PER_PROMPT, function_rewards, our_overrides, run_ours,
                                  save_tiny_policy)
 
@@ -119,10 +118,7 @@ def main() -> None:
         for kind in args.kinds:
             for index, k in enumerate(args.ks):
                 results[kind].append((k, run_one(kind, k, model_dir, workdir / str(index), args)))
-    info["load_average_at_end"] = load_average()
-    print(report(results, info, args))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    finish(info, lambda: report(results, info, args), args.json, results)
 
 
 if __name__ == "__main__":

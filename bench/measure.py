@@ -7,6 +7,7 @@ machine wall clock depends on the CPU share a process gets; CPU seconds do not.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -16,7 +17,7 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence
+from typing import Callable, Dict, Iterator, List, Sequence
 
 from pro_rl.training.metrics import StageTimer
 
@@ -36,6 +37,15 @@ def machine() -> Dict[str, str]:
     return {"uname": uname.stdout.strip(), "nproc": str(os.cpu_count()), "load_average": load_average(),
             "commit": commit.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else ""),
             "python": platform.python_version()}
+
+
+def finish(info: Dict[str, str], report: Callable[[], str], json_path: str, results) -> None:
+    """The end of a benchmark: the load at the end into ``info``, the report printed, and with ``json_path``
+    ``{"machine": info, "results": results}`` written there."""
+    info["load_average_at_end"] = load_average()
+    print(report())
+    if json_path:
+        Path(json_path).write_text(json.dumps({"machine": info, "results": results}, indent=2))
 
 
 def median_after_warmup(values: Sequence[float], warmup: int) -> float:

@@ -65,7 +65,10 @@ def weight_buckets(module: torch.nn.Module, bucket_bytes: int = DEFAULT_BUCKET_B
     Without partitioned parameters it is one bucket of the module's own tensors (no copy). Under ZeRO-3 the tensors
     of a bucket are valid only until the next bucket is asked for.
     """
-    state = module.state_dict(keep_vars=True)
+    return _buckets(module.state_dict(keep_vars=True), bucket_bytes)
+
+
+def _buckets(state: Mapping[str, torch.Tensor], bucket_bytes: int) -> Iterator[Dict[str, torch.Tensor]]:
     if not any(is_partitioned(tensor) for tensor in state.values()):
         yield {name: tensor.detach() for name, tensor in state.items()}
         return
@@ -88,8 +91,9 @@ def whole_state_dict(module: torch.nn.Module, device: str | torch.device = "cpu"
                      bucket_bytes: int = DEFAULT_BUCKET_BYTES) -> Dict[str, torch.Tensor]:
     """Every tensor on ``device``, gathered a bucket at a time under ZeRO-3 and then copied (a gathered bucket is
     released afterwards); without ZeRO-3 a tensor already on ``device`` is the module's own."""
-    copy = any(is_partitioned(tensor) for tensor in module.state_dict(keep_vars=True).values())
-    return {name: tensor.to(device, copy=copy) for bucket in weight_buckets(module, bucket_bytes)
+    state = module.state_dict(keep_vars=True)
+    copy = any(is_partitioned(tensor) for tensor in state.values())
+    return {name: tensor.to(device, copy=copy) for bucket in _buckets(state, bucket_bytes)
             for name, tensor in bucket.items()}
 
 
