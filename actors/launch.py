@@ -20,7 +20,7 @@ algorithm says whether a critic starts and sizes the training engines, the rewar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional
 
 import ray
@@ -227,3 +227,51 @@ def launch_roles(config, policy_path: str, algorithm, reward_source, orchestrato
         roles.shutdown()
         raise
     return roles
+
+
+def launch_generation_roles(config, timeout_s: float = 120.0) -> Roles:
+    """The roles of the pipelines that sample and score without an RL loop (``pipelines.generation.RoleGenerator``):
+    one reward actor per ``reward_models`` entry now, and the bundles of the rollout engines, which
+    ``start_generation_engines`` starts later with the policy to sample from.
+
+    Resources and placement are the config's; a role colocated with a role that does not run here (e.g. the
+    rollout engines with the policy's GPU) gets a bundle of its own.
+    """
+    from pro_rl.rl.reward_models import RewardModels
+
+    scorers = RewardModels(config).scorers()
+    counts = {role: 0 for role in ROLES}
+    counts.update(rollout=max(1, config.resources.rollout.replicas), reward=len(scorers))
+    config = without_absent_anchors(config, counts)
+    placement = RunPlacement(config, counts, timeout_s)
+    spec = config.resources.reward
+    roles = Roles(None, None, {}, [], placement=placement, rollout_placement=RolloutPlacement.from_config(config))
+    try:
+        roles.rewards = {scorer.name: RewardActor.options(**placement.options("reward", index)).remote(
+            scorer, num_cpus=spec.num_cpus, num_gpus=spec.num_gpus) for index, scorer in enumerate(scorers)}
+        ray.get([handle.__ray_ready__.remote() for handle in roles.handles()])
+    except BaseException:
+        roles.shutdown()
+        raise
+    return roles
+
+
+def start_generation_engines(roles: Roles, config, policy_path: str) -> None:
+    """``launch_generation_roles``'s rollout engines, on ``policy_path``'s weights; returns once they are ready.
+    Nothing sleeps here: no policy shares their GPU."""
+    spec = config.resources.rollout
+    roles.rollouts = start_rollouts_first(
+        lambda: [RolloutActor.options(**roles.placement.options("rollout", replica)).remote(
+            policy_path, config, num_cpus=spec.num_cpus, num_gpus=spec.num_gpus)
+            for replica in range(max(1, spec.replicas))],
+        sleep=False)
+
+
+def without_absent_anchors(config, counts: Dict[str, int]):
+    """``config`` with ``colocate_with`` cleared where it names a role that starts no actor (``counts``)."""
+    resources = config.resources
+    for role in ROLES:
+        spec = getattr(resources, role)
+        if spec.colocate_with and not counts.get(spec.colocate_with):
+            resources = replace(resources, **{role: replace(spec, colocate_with="")})
+    return replace(config, resources=resources)

@@ -30,6 +30,8 @@ class RolloutActor:
         else:
             self.engine = self._hf_engine(model_path, config, device)
         self.version = 0
+        self.policy_spec = config.policy
+        self.soup = None  # ``pro_rl.rollout.generator.SoupWeights`` after the first ``use_soup``
 
     @staticmethod
     def _hf_engine(model_path: str, config, device: torch.device):
@@ -66,6 +68,20 @@ class RolloutActor:
             self.engine.load_weights(payload["state_dict"])
         self.version = version
         return version
+
+    def use_policy(self, path: str) -> None:
+        """Generate with the policy saved at ``path`` (same architecture and tokenizer) from now on: the pipelines
+        that sample without an RL loop (``pro_rl.rollout.generator``)."""
+        from pro_rl.rollout.generator import policy_weights
+
+        self.engine.load_weights(policy_weights(path, self.policy_spec))
+
+    def use_soup(self, paths: Sequence[str], weights: Sequence[float]) -> None:
+        """Generate with Rewarded Soups' Σ_k w_k θ_k of the policies at ``paths`` (read once, kept here)."""
+        from pro_rl.rollout.generator import SoupWeights
+
+        self.soup = self.soup or SoupWeights(self.policy_spec)
+        self.engine.load_weights(self.soup.interpolated(paths, weights))
 
     def join_weight_group(self, host: str, port: int, rank_offset: int, world_size: int) -> None:
         """Join the policy's NCCL weight group (vLLM engines on another GPU; ``pro_rl.rollout.nccl_group``)."""

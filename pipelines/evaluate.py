@@ -1,7 +1,7 @@
 """Evaluate a test-time multi-objective policy over a weight grid: Pareto front, hypervolume, equal-weight table.
 
 Reads top to bottom: check the config and the run directory, generate and score at every weight point
-(``pro_rl.training.evaluation``), then — only now touching the run directory — plot the front and write
+(``pro_rl.training.evaluation``) on the run's rollout engines and reward actors (``pipelines.generation``), then — only now touching the run directory — plot the front and write
 ``report.md`` and ``evaluation.json``.
 """
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipelines import RunResult
 from pipelines.evaluation_report import plot_front, write_report
+from pipelines.generation import make_generator
 from pro_rl.config import ProRLConfig
 from pro_rl.training.evaluation import check_evaluate_config, evaluate_weight_grid
 from pro_rl.training.metrics import MetricsLogger
@@ -20,7 +21,7 @@ from pro_rl.training.run_dir import check_run_dir, prepare_run_dir
 def run(config: ProRLConfig) -> RunResult:
     check_evaluate_config(config)
     check_run_dir(config)
-    summary = evaluate_weight_grid(config)
+    summary = evaluate_weight_grid(config, make_generator)
     return write_outputs(summary, prepare_run_dir(config), config)
 
 

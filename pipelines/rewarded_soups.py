@@ -2,7 +2,8 @@
 
 Reads top to bottom: for each objective k, run ``soups.rl_config`` (e.g. ``configs/tiny/pro_morlhf.yaml``) with
 ``weights.mode=fixed`` and the one-hot weight vector e_k into ``<run>/objectives/<name>/``; then evaluate the
-interpolated policies θ(w) = Σ_k w_k θ_k over the weight grid (``evaluate.method: soups``) into ``<run>/``.
+interpolated policies θ(w) = Σ_k w_k θ_k over the weight grid (``evaluate.method: soups``) into ``<run>/``; each
+rollout engine interpolates the experts' weights itself (``pipelines.generation``).
 The experts inherit ``run.resume`` and ``run.overwrite``: a resumed soup resumes its experts, a replaced one
 replaces them.
 """
@@ -16,6 +17,7 @@ from typing import List
 import pipelines
 from pipelines import RunResult
 from pipelines import evaluate
+from pipelines.generation import make_generator
 from pro_rl.config import ConfigError, ProRLConfig, load_config
 from pro_rl.training.evaluation import check_evaluate_config, evaluate_weight_grid
 from pro_rl.training.run_dir import prepare_run_dir
@@ -54,4 +56,4 @@ def run(config: ProRLConfig) -> RunResult:
     evaluation = replace(config, pipeline="evaluate",
                          evaluate=replace(config.evaluate, method="soups", soup_policies=policies))
     check_evaluate_config(evaluation)
-    return evaluate.write_outputs(evaluate_weight_grid(evaluation), output_dir, config)
+    return evaluate.write_outputs(evaluate_weight_grid(evaluation, make_generator), output_dir, config)

@@ -160,6 +160,7 @@ class RolloutConfig:
     gpu_memory_utilization: float = _field(0.5, "vLLM GPU memory share.", PROBABILITY)
     kv_cache_memory_bytes: int = _field(0, "vLLM KV cache size in bytes; 0: vLLM sizes it from free memory.",
                                         NON_NEGATIVE)
+    in_driver: bool = _field(False, "The pipelines that sample without an RL loop (evaluate, Rewarded Soups, PRO-WIC/RiC, MORA, compare) generate and score in the driver process instead of on the rollout engines and reward actors: no Ray; hf backend only. For tiny runs on one machine and tests.")
 
 
 @dataclass

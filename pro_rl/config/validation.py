@@ -178,6 +178,9 @@ def _validate_rollout(config: ProRLConfig, origin: str) -> None:
     rollout, gpus = config.rollout, config.resources.rollout.num_gpus
     if rollout.backend != "vllm":
         return
+    if rollout.in_driver:
+        fail(origin, "rollout.in_driver", "is true, which generates with transformers in the driver, but "
+                                          "rollout.backend is 'vllm'; set rollout.in_driver=false (the rollout engines)")
     if config.run.device != "cuda":
         fail(origin, "rollout.backend", f"'vllm' runs on GPUs only and needs run.device=cuda (got "
                                         f"'{config.run.device}'); use rollout.backend=hf on CPU")

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -50,24 +51,23 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 
 from pro_rl.algorithms import hypervolume, pareto_mask, scalarise
-from pro_rl.algorithms.interpolation import interpolate_state_dicts
 from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import data_limits, load_prompts
 from pro_rl.data.conditioning import moslim_prompt
 from pro_rl.models.prompt_rendering import render_prompts
-from pro_rl.models.builders import load_policy
-from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer
-from pro_rl.rollout.hf import HFRolloutEngine
+from pro_rl.models.scoring import OrchestratorPredictor
+from pro_rl.rollout.generator import Generator, LocalGenerator
 from pro_rl.training.evaluation_statistics import ground_truth_known, prompt_statistics
-from pro_rl.training.wic import CONDITIONING_FILE, Conditioning, policy_engine, score_matrix
+from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
 logger = logging.getLogger("pro_rl.training")
 
 METHODS = ("wic", "ric", "soups", "fixed", "moslim")
 METHODS += ("sga",)  # SGA: scores from weights, the sensed "adaptive" point, Table 5 (pro_rl.training.sga_evaluation)
 PromptConditioner = Callable[[str, Sequence[float]], str]
+GeneratorFactory = Callable[[ProRLConfig, str], Generator]  # (config, policy path) → a generator
 
 
 @dataclass
@@ -156,33 +156,37 @@ def prompt_conditioner(config: ProRLConfig) -> PromptConditioner:
     return conditioning.prompt_for_weights
 
 
-def response_rewards(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
-                     conditioned: Sequence[str], samples: int, seed: int) -> torch.Tensor:
-    """(N * samples, K) raw rewards of the responses to ``conditioned``, scored against the raw ``prompts``."""
-    return scored_responses(engine, scorers, prompts, conditioned, samples, seed)[0]
-
-
-def scored_responses(engine: HFRolloutEngine, scorers: Sequence[RewardScorer], prompts: Sequence[str],
-                     conditioned: Sequence[str], samples: int, seed: int) -> Tuple[torch.Tensor, List[str]]:
-    """``response_rewards`` and the N * samples responses themselves (``samples`` consecutive ones per prompt)."""
-    rollouts = engine.generate(conditioned, samples, seed=seed)
+def scored_responses(generator: Generator, prompts: Sequence[str], conditioned: Sequence[str], samples: int,
+                     seed: int) -> Tuple[torch.Tensor, List[str]]:
+    """(N * samples, K) raw rewards of the responses to ``conditioned``, scored against the raw ``prompts``, and the
+    responses themselves (``samples`` consecutive ones per prompt)."""
+    rollouts = generator.generate(conditioned, samples, seed=seed)
     raw_prompts = [prompt for prompt in prompts for _ in range(samples)]
-    return score_matrix(scorers, raw_prompts, rollouts.responses), list(rollouts.responses)
+    return generator.score(raw_prompts, rollouts.responses), list(rollouts.responses)
 
 
-def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
-    """Generate and score at every grid point (and the orchestrator's point); see the module docstring."""
+def evaluate_weight_grid(config: ProRLConfig, make_generator: GeneratorFactory = LocalGenerator) -> Dict[str, object]:
+    """Generate and score at every grid point (and the orchestrator's point); see the module docstring.
+    ``make_generator(config, policy_path)``: where the samples and scores come from (``pro_rl.rollout.generator``;
+    the pipelines pass ``pipelines.generation.make_generator``, the run's rollout engines and reward actors)."""
     check_evaluate_config(config)
     if config.evaluate.method == "sga":  # its own generator: sensing and score conditioning from one prefill
         from pro_rl.training.sga_evaluation import evaluate_sga
 
         return evaluate_sga(config)
-    settings, num_objectives = config.evaluate, len(config.objectives)
+    settings = config.evaluate
     prompts, truth = evaluation_prompts(config)
-    scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
     condition = prompt_conditioner(config)
-    engine = policy_engine(config, settings.soup_policies[0] if settings.method == "soups" else policy_dir(config))
-    soups = [load_policy(path, config.policy)[0].state_dict() for path in settings.soup_policies]
+    first_policy = settings.soup_policies[0] if settings.method == "soups" else policy_dir(config)
+    with closing(make_generator(config, first_policy)) as generator:
+        return evaluate_points(config, generator, prompts, truth, condition)
+
+
+def evaluate_points(config: ProRLConfig, generator: Generator, prompts: List[str], truth: Optional[torch.Tensor],
+                    condition: PromptConditioner) -> Dict[str, object]:
+    """``evaluate_weight_grid``'s points, sampled and scored by ``generator``."""
+    settings, num_objectives = config.evaluate, len(config.objectives)
+    soups = list(settings.soup_policies) if settings.method == "soups" else []
     grid = [tuple(point) for point in settings.grid] or weight_grid(num_objectives)
     if settings.method == "fixed":
         grid = [equal_weights(num_objectives)]
@@ -191,7 +195,7 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
 
     def point(label: str, weights: Optional[List[float]], weights_per_prompt: Sequence[Sequence[float]]) -> PointResult:
         conditioned = [condition(prompt, weights) for prompt, weights in zip(prompts, weights_per_prompt)]
-        rewards, responses = scored_responses(engine, scorers, prompts, conditioned, settings.samples_per_prompt,
+        rewards, responses = scored_responses(generator, prompts, conditioned, settings.samples_per_prompt,
                                               config.run.seed)
         true_scalarised = None
         if truth is not None:
@@ -206,7 +210,7 @@ def evaluate_weight_grid(config: ProRLConfig) -> Dict[str, object]:
     points: List[PointResult] = []
     for weights in grid:
         if soups:
-            engine.load_weights(interpolate_state_dicts(soups, list(weights)))
+            generator.use_soup(soups, list(weights))
         label = "fixed" if settings.method == "fixed" else "w=(" + ", ".join(f"{w:.2f}" for w in weights) + ")"
         points.append(point(label, None if settings.method == "fixed" else list(weights), [weights] * len(prompts)))
 

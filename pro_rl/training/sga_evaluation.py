@@ -54,7 +54,7 @@ from pro_rl.models.sga import load_sga_policy
 from pro_rl.rollout.base import SamplingSettings
 from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.rollout.sga import SGAGenerator, SGARollouts
-from pro_rl.training.evaluation import PointResult, evaluation_prompts, policy_dir, response_rewards, summarise
+from pro_rl.training.evaluation import PointResult, evaluation_prompts, policy_dir, summarise
 from pro_rl.training.evaluation_statistics import ground_truth_known, prompt_statistics
 from pro_rl.training.wic import score_matrix
 
@@ -245,8 +245,9 @@ def baseline_rewards(config: ProRLConfig, evaluator: SGAEvaluator) -> Tuple[Opti
     model, tokenizer = load_policy(path, config.policy)
     engine = HFRolloutEngine(model, tokenizer, sga_sampling(config), config.policy.max_prompt_length,
                              default_device(config.run.device))
-    rewards = response_rewards(engine, evaluator.scorers, evaluator.prompts, evaluator.prompts, evaluator.samples,
-                               config.run.seed)
+    rollouts = engine.generate(evaluator.prompts, evaluator.samples, seed=config.run.seed)
+    raw_prompts = [prompt for prompt in evaluator.prompts for _ in range(evaluator.samples)]
+    rewards = score_matrix(evaluator.scorers, raw_prompts, rollouts.responses)
     truth = evaluator.scalarised(rewards)
     row = {"label": "baseline", "rewards": rewards.mean(dim=0).tolist(),
            "true_scalarised": None if truth is None else float(truth.mean())}

@@ -1,4 +1,4 @@
-"""PRO-WIC and RiC on one process: weight- (or score-) conditioned SFT with online rejection sampling.
+"""PRO-WIC and RiC: weight- (or score-) conditioned SFT with online rejection sampling.
 
 PRO §4.3 (eqs. 10–11), following RiC's recipe (Yang et al. 2024):
 
@@ -36,9 +36,10 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -47,10 +48,8 @@ from pro_rl.algorithms.rejection import quantile_filter
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import read_jsonl, write_jsonl
-from pro_rl.models.builders import load_policy
-from pro_rl.models.scoring import OrchestratorPredictor, RewardScorer, default_device
-from pro_rl.rollout.base import SamplingSettings
-from pro_rl.rollout.hf import HFRolloutEngine
+from pro_rl.models.scoring import OrchestratorPredictor
+from pro_rl.rollout.generator import Generator, LocalGenerator, policy_engine
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.wic_conditioning import (CONDITIONING_FILE, CONDITIONINGS, Conditioning, conditioned_rows,
                                               online_vectors, row_labels)
@@ -103,18 +102,6 @@ def load_orchestrator(config: ProRLConfig) -> Optional[OrchestratorPredictor]:
     return predictor
 
 
-def policy_engine(config: ProRLConfig, source: str) -> HFRolloutEngine:
-    """An hf rollout engine for the policy at ``source`` with the config's sampling settings and device."""
-    model, tokenizer = load_policy(source, config.policy)
-    return HFRolloutEngine(model, tokenizer, SamplingSettings.from_config(config.rollout),
-                           config.policy.max_prompt_length, default_device(config.run.device))
-
-
-def generate(config: ProRLConfig, policy_dir: Path, prompts: Sequence[str], seed: int):
-    """``wic.samples_per_prompt`` responses per (already conditioned) prompt with the policy in ``policy_dir``."""
-    return policy_engine(config, str(policy_dir)).generate(prompts, config.wic.samples_per_prompt, seed=seed)
-
-
 def label_entropy(method: str, labels: torch.Tensor) -> Dict[str, float]:
     """``wic/label_entropy``, the mean entropy of the weight tags (wic only: RiC's score tags are not weights)."""
     if method != "wic":
@@ -132,12 +119,12 @@ class OfflineData:
     labels: torch.Tensor  # (N, K) tag values
 
 
-def label_offline_rows(config: ProRLConfig, scorers: Sequence[RewardScorer],
+def label_offline_rows(config: ProRLConfig, generator: Generator,
                        rows: Optional[Tuple[List[str], List[str]]] = None) -> OfflineData:
-    """Score the offline rows ((prompts, responses); read from the config when not given), z-score each objective
-    over them and tag each row with its own labels."""
+    """Score the offline rows ((prompts, responses); read from the config when not given) with ``generator``'s
+    reward scorers, z-score each objective over them and tag each row with its own labels."""
     prompts, responses = rows or offline_rows(config.wic.offline_data or config.data.sft, config.data)
-    rewards = score_matrix(scorers, prompts, responses)
+    rewards = generator.score(prompts, responses)
     mean, std = zscore_stats(rewards)
     normalised = zscore(rewards, mean, std)
     conditioning = Conditioning(config.wic.conditioning, list(config.objectives), mean.tolist(), std.tolist(),
@@ -166,15 +153,17 @@ class OnlineSamples:
     labels: torch.Tensor  # (kept, K) tag values of the kept samples
 
 
-def generate_and_keep(config: ProRLConfig, conditioning: Conditioning, scorers: Sequence[RewardScorer],
-                      policy_dir: Path, prompts: Sequence[str], vectors: Sequence[Sequence[float]],
-                      seed: int) -> OnlineSamples:
-    """Generate from ``prompts`` tagged with ``vectors``, score, keep the samples that reach an objective's
-    ``wic.quantile`` and label them: with the weights they were generated with (``wic.online_labels: recommended``,
-    eq. 11 read literally) or with what they realised (RiC's relabelling)."""
-    rollouts = generate(config, policy_dir, [conditioning.prompt(p, v) for p, v in zip(prompts, vectors)], seed=seed)
+def generate_and_keep(config: ProRLConfig, conditioning: Conditioning, generator: Generator, policy_dir: Path,
+                      prompts: Sequence[str], vectors: Sequence[Sequence[float]], seed: int) -> OnlineSamples:
+    """Generate ``wic.samples_per_prompt`` responses with the policy in ``policy_dir`` from ``prompts`` tagged with
+    ``vectors``, score, keep the samples that reach an objective's ``wic.quantile`` and label them: with the weights
+    they were generated with (``wic.online_labels: recommended``, eq. 11 read literally) or with what they realised
+    (RiC's relabelling)."""
+    generator.use_policy(str(policy_dir))
+    tagged = [conditioning.prompt(prompt, vector) for prompt, vector in zip(prompts, vectors)]
+    rollouts = generator.generate(tagged, config.wic.samples_per_prompt, seed=seed)
     raw_prompts = [p for p in prompts for _ in range(rollouts.num_samples)]
-    rewards = score_matrix(scorers, raw_prompts, rollouts.responses)
+    rewards = generator.score(raw_prompts, rollouts.responses)
     kept = quantile_filter(rewards, config.wic.quantile).nonzero().flatten().tolist()
     if config.wic.online_labels == "recommended":
         labels = torch.tensor([vectors[i // rollouts.num_samples] for i in kept], dtype=torch.float64)
@@ -208,17 +197,25 @@ def save_final_policy(policy_dir: Path, output_dir: Path, conditioning: Conditio
     return final_dir
 
 
-def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger,
-              inputs: Optional[WicInputs] = None) -> Dict[str, float]:
+def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger, inputs: Optional[WicInputs] = None,
+              make_generator: Callable[[ProRLConfig, str], Generator] = LocalGenerator) -> Dict[str, float]:
     """The offline stage then ``wic.online_iterations`` online iterations; the policy lands in ``final/policy``.
-    ``inputs``: the rows and prompts, as ``load_wic_inputs`` reads them (read here when not given)."""
+    ``inputs``: the rows and prompts, as ``load_wic_inputs`` reads them (read here when not given);
+    ``make_generator(config, policy_path)``: the scorer of the offline rows and the sampler and scorer of the online
+    stages (``pro_rl.rollout.generator``; the pipeline passes the run's rollout engines and reward actors)."""
     check_wic_config(config)
     inputs = inputs or load_wic_inputs(config)
-    scorers = [RewardScorer(spec, config.run.device) for spec in config.reward_models]
+    with closing(make_generator(config, config.policy.model)) as generator:
+        return wic_stages(config, output_dir, metrics, inputs, generator)
+
+
+def wic_stages(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger, inputs: WicInputs,
+               generator: Generator) -> Dict[str, float]:
+    """``train_wic``'s stages with ``generator``."""
     rng = random.Random(config.run.seed)
 
     # Offline stage (eq. 10): label each row with what its own response earned.
-    offline = label_offline_rows(config, scorers, (inputs.offline_prompts, inputs.offline_responses))
+    offline = label_offline_rows(config, generator, (inputs.offline_prompts, inputs.offline_responses))
     offline.conditioning.save(output_dir / "reward_stats.json")
     stage_dir = output_dir / "stages" / "offline"
     record = finished_stage(config, stage_dir)
@@ -243,7 +240,7 @@ def train_wic(config: ProRLConfig, output_dir: Path, metrics: MetricsLogger,
             online_rows += read_jsonl(stage_dir / KEPT_ROWS)
             policy_dir, values = stage_dir / "final" / "policy", record["values"]
         else:
-            samples = generate_and_keep(config, offline.conditioning, scorers, policy_dir, sampled, vectors,
+            samples = generate_and_keep(config, offline.conditioning, generator, policy_dir, sampled, vectors,
                                         seed=config.run.seed + iteration)
             online_rows += samples.rows
             policy_dir, values = online_stage(config, kept_offline + online_rows, samples, stage_dir, policy_dir,

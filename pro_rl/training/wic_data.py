@@ -24,18 +24,12 @@ from pro_rl.data.errors import DataError
 from pro_rl.data.formats import render_prompt, render_response
 from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.models.scoring import RewardScorer
+from pro_rl.rollout.generator import reward_columns
 
 
 def score_matrix(scorers: Sequence[RewardScorer], prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
-    """(N, K) float64 scores; a NaN/inf score is an error naming the objective."""
-    columns = []
-    for scorer in scorers:
-        column = torch.tensor(scorer.score(prompts, responses), dtype=torch.float64)
-        bad = int((~torch.isfinite(column)).sum())
-        if bad:
-            raise ValueError(f"objective '{scorer.name}': {bad} of {len(column)} scores are NaN/inf")
-        columns.append(column)
-    return torch.stack(columns, dim=1)
+    """(N, K) float64 scores of K scorers in this process; a NaN/inf score is an error naming the objective."""
+    return reward_columns([scorer.name for scorer in scorers], [scorer.score(prompts, responses) for scorer in scorers])
 
 
 def reward_log(objectives: Sequence[str], reward_matrix: torch.Tensor) -> Dict[str, float]:

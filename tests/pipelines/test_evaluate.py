@@ -27,10 +27,12 @@ def _save_policy(directory, noise_seed=None):
     return directory
 
 
-def _config(tmp_path, method, **evaluate):
+def _config(tmp_path, method, in_driver=True, **evaluate):
+    """In the driver unless ``in_driver`` is False (the rollout engines and reward actors: needs ``ray_cluster``)."""
     config = load_config("configs/tiny/evaluate.yaml", [
         f"run.output_dir={tmp_path / 'run'}", "orchestrator.path=''", "evaluate.policy=''", f"evaluate.method={method}",
-        "evaluate.num_prompts=2", "rollout.max_new_tokens=6",
+        "evaluate.num_prompts=2", "rollout.max_new_tokens=6", f"rollout.in_driver={str(in_driver).lower()}",
+        "resources.reward.num_cpus=0.1",
     ])
     # helpful: an untrained tiny reward model (scores vary between responses); humor: the toy world's truth
     config.reward_models = [RewardModelConfig(name="helpful", model="tiny:gpt2"),
@@ -76,12 +78,16 @@ def test_evaluate_wic_policy_with_orchestrator_point(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_evaluate_rewarded_soups(tmp_path):
+def test_evaluate_rewarded_soups_on_the_roles_equals_the_driver(tmp_path, ray_cluster):
     soups = [str(_save_policy(tmp_path / "soup0")), str(_save_policy(tmp_path / "soup1", noise_seed=1))]
-    result = run(_config(tmp_path, "soups", soup_policies=soups))
+    result = run(_config(tmp_path, "soups", in_driver=False, soup_policies=soups))
     summary = _read_summary(result.output_dir)
     assert summary["method"] == "soups" and len(summary["points"]) == 2
     assert all(math.isfinite(v) for p in summary["points"] for v in p["rewards"])
+    # the engines interpolate the experts themselves; the same seed in the driver gives the same points
+    in_driver = _read_summary(run(_config(tmp_path / "driver", "soups", soup_policies=soups)).output_dir)
+    assert [p["rewards"] for p in summary["points"]] == [p["rewards"] for p in in_driver["points"]]
+    assert summary["points"][0]["rewards"] != summary["points"][1]["rewards"]
 
 
 @pytest.mark.slow

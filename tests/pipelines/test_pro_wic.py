@@ -18,9 +18,10 @@ def _tag_weights(prompt: str) -> list[float]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir):
+def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir, ray_cluster):
+    """On the roles: the reward actors score the offline rows, the rollout engine samples the online stage."""
     result = run("configs/tiny/pro_wic.yaml", [
-        f"run.output_dir={tmp_path}", f"orchestrator.path={tiny_orchestrator_dir}",
+        f"run.output_dir={tmp_path}", f"orchestrator.path={tiny_orchestrator_dir}", "resources.reward.num_cpus=0.1",
         "wic.offline_steps=2", "wic.online_steps=1", "wic.online_iterations=1", "wic.online_prompts=4",
         "wic.samples_per_prompt=2", "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8",
     ])
@@ -48,7 +49,7 @@ def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_ric_run_resumes_stage_by_stage(tmp_path):
-    overrides = [f"run.output_dir={tmp_path}", "wic.conditioning=ric", "orchestrator.path=''", "wic.offline_steps=2",
+    overrides = [f"run.output_dir={tmp_path}", "rollout.in_driver=true", "wic.conditioning=ric", "orchestrator.path=''", "wic.offline_steps=2",
                  "wic.online_steps=1", "wic.online_iterations=2", "wic.online_prompts=4", "wic.samples_per_prompt=2",
                  "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8", "run.resume=auto"]
     first = run("configs/tiny/pro_wic.yaml", overrides)
@@ -75,7 +76,7 @@ def test_pro_wic_recommended_labels_keep_the_orchestrators_weights(tmp_path, tin
     from pro_rl.models.scoring import OrchestratorPredictor
 
     run("configs/tiny/pro_wic.yaml", [
-        f"run.output_dir={tmp_path}", f"orchestrator.path={tiny_orchestrator_dir}", "wic.online_labels=recommended",
+        f"run.output_dir={tmp_path}", "rollout.in_driver=true", f"orchestrator.path={tiny_orchestrator_dir}", "wic.online_labels=recommended",
         "wic.offline_steps=1", "wic.online_steps=1", "wic.online_iterations=1", "wic.online_prompts=4",
         "wic.samples_per_prompt=2", "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8",
     ])

@@ -170,10 +170,11 @@ TRUTH_REWARDS = "reward_models=[" + ",".join(f"{{name: {o}, model: 'pro_rl.data.
 def test_evaluate_moslim_grid_and_untagged_point_hand_computed(tmp_path, monkeypatch):
     """``evaluate.method: moslim`` end to end with the scripted policy and the toy world's true rewards."""
     from pipelines.evaluate import run
-    from pro_rl.training import evaluation
+    from pro_rl.rollout import generator
 
-    monkeypatch.setattr(evaluation, "policy_engine", lambda config, source: TagFollowingEngine())
+    monkeypatch.setattr(generator, "policy_engine", lambda config, source: TagFollowingEngine())
     config = _config("pipeline=evaluate", "evaluate.method=moslim", TRUTH_REWARDS, f"run.output_dir={tmp_path / 'run'}",
+                     "rollout.in_driver=true",
                      "evaluate.num_prompts=3", "evaluate.grid=[[1.0,0.0,0.0],[0.5,0.25,0.25]]",
                      "evaluate.reference_point=[-1.0,-1.0,-1.0]")
     result = run(config)

@@ -1,5 +1,6 @@
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -88,7 +89,9 @@ def test_offline_rows_are_z_scored_over_the_rows_and_tagged_with_their_own_label
     config = load_config("configs/tiny/ric.yaml", [f"wic.offline_data={path}"])
     config.reward_models = config.reward_models[:2]
     # objective 0: scores 1, 3 -> mean 2, population std 1 -> z = -1, 1; objective 1: constant 5 -> std 1, z = 0, 0
-    offline = label_offline_rows(config, [_Scorer("a", [1.0, 3.0]), _Scorer("b", [5.0, 5.0])])
+    scorers = [_Scorer("a", [1.0, 3.0]), _Scorer("b", [5.0, 5.0])]
+    generator = SimpleNamespace(score=lambda prompts, responses: score_matrix(scorers, prompts, responses))
+    offline = label_offline_rows(config, generator)
     assert offline.rewards.tolist() == [[1.0, 5.0], [3.0, 5.0]]
     assert (offline.conditioning.mean, offline.conditioning.std) == ([2.0, 5.0], [1.0, 1.0])
     assert (offline.conditioning.z_min, offline.conditioning.z_max) == ([-1.0, 0.0], [1.0, 0.0])
