@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=30 tests
 
 # The edit loop: everything but the tests marked `slow` (whole pipelines end to end). `make test` (CI) runs them all.
 test-fast: $(STAMP)

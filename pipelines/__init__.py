@@ -30,6 +30,7 @@ PIPELINE_MODULES = {
     "moslim_reward_model": "pipelines.moslim_reward_model",
     "moslim": "pipelines.moslim",
     "moslim_controllability": "pipelines.moslim_controllability",
+    "mora": "pipelines.mora",
 }
 
 Inputs = TypeVar("Inputs")

@@ -18,6 +18,7 @@ The methods (``compare.methods``) and how each answers a user's weights w:
     sga_sft         SGA (eq. 7): scores from w steer the dual-head policy; without w, the scores its head senses
     sga_dpo         SGA (eq. 9): the same, after DPO from the sga_sft policy
     moslim          MOSLIM (eq. 11): w mapped to intensity tags; without w, the prompts untagged
+    mora            MORA: DPO on max-margin self-play pairs of rewritten single-reward prompts; one point
 
 The budget is the same for all: one SFT warm-up of ``policy.sft_steps`` steps on the same rows (the offline stage
 of RiC and PRO-WIC is that warm-up with tags), then ``compare.rl_steps`` × prompts × samples sampled responses —
@@ -59,6 +60,7 @@ from pipelines import RunResult
 from pipelines.comparison_report import seed_spread_section, write_comparison
 from pro_rl.config import ConfigError, ProRLConfig, load_config
 from pro_rl.config.loading import to_yaml
+from pro_rl.data.toy_world_graded import world_version
 from pro_rl.training.evaluation_statistics import seed_suffix
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.run_dir import prepare_run_dir
@@ -67,9 +69,9 @@ logger = logging.getLogger("pro_rl.pipelines")
 
 EVALUATION_METHODS = {"morlhf": "fixed", "pro_morlhf": "fixed", "rewarded_soups": "soups",
                       "ric_offline": "ric", "ric_online": "ric", "pro_wic": "wic",
-                      "sga_sft": "sga", "sga_dpo": "sga", "moslim": "moslim"}
+                      "sga_sft": "sga", "sga_dpo": "sga", "moslim": "moslim", "mora": "fixed"}
 NEEDS_ORCHESTRATOR = ("pro_morlhf", "pro_wic")
-NEEDS_SFT = ("morlhf", "pro_morlhf", "rewarded_soups", "moslim", "sga_sft", "sga_dpo")  # SGA: its win-rate baseline
+NEEDS_SFT = ("morlhf", "pro_morlhf", "rewarded_soups", "moslim", "sga_sft", "sga_dpo", "mora")  # SGA: win-rate baseline
 
 
 class Stages:
@@ -213,10 +215,23 @@ class MethodRuns:
         policy = self.method_stage(method, self.compare.moslim_config, overrides) / "final" / "policy"
         return {"policy": str(policy), "moslim_reward_model": str(classifier)}
 
+    def train_mora(self, method: str) -> Dict[str, object]:
+        """MORA from the SFT warm-up on the comparison's prompts and rewards: pre-sampling plus self-play within the
+        sampled-response budget (budget / (2n) prompts pre-sampled), budget / (2 · batch) DPO steps like SGA-DPO."""
+        mora = load_config(self.compare.mora_config, self.user).mora
+        steps = max(1, math.ceil(self.samples_budget / (2 * mora.training.batch_size)))
+        overrides = [*self.method_overrides(method, self.method_dir(method)), *self.rewards,
+                     f"policy.model={self.sft_policy}", "policy.sft_steps=0", "mora.world=data", "mora.arms=[mora]",
+                     "mora.scaling_fractions=[]", "run.seeds=1", f"mora.training.max_steps={steps}",
+                     f"mora.training.min_steps={steps}",
+                     f"mora.presample_prompts={max(1, self.samples_budget // (2 * mora.samples_per_prompt))}"]
+        return {"policy": str(self.method_stage(method, self.compare.mora_config, overrides) / "final" / "policy")}
+
 
 TRAINERS = {"morlhf": MethodRuns.train_rl, "pro_morlhf": MethodRuns.train_rl, "rewarded_soups": MethodRuns.train_rl,
             "ric_offline": MethodRuns.train_wic, "ric_online": MethodRuns.train_wic, "pro_wic": MethodRuns.train_wic,
-            "sga_sft": MethodRuns.train_sga, "sga_dpo": MethodRuns.train_sga, "moslim": MethodRuns.train_moslim}
+            "sga_sft": MethodRuns.train_sga, "sga_dpo": MethodRuns.train_sga, "moslim": MethodRuns.train_moslim,
+            "mora": MethodRuns.train_mora}
 
 
 def train_methods(config: ProRLConfig, output_dir: Path, stages: Stages,
@@ -271,7 +286,7 @@ def run(config: ProRLConfig) -> RunResult:
     spread = seed_spread_section(per_seed, seeds, settings.reference_point, settings.interval_level,
                                  settings.bootstrap_resamples)
     comparison = write_comparison(per_seed[0], output_dir, settings.reference_point, settings.interval_level,
-                                  settings.bootstrap_resamples, spread)
+                                  settings.bootstrap_resamples, spread, world_version(config.reward_models) or "")
     final = {f"compare/{method}/{key}": value for method, row in comparison["methods"].items()
              for key, value in row.items() if isinstance(value, float)}
     metrics = MetricsLogger(output_dir, tensorboard=False, config=config)

@@ -34,6 +34,7 @@ METHOD_LABELS = {
     "sga_sft": "SGA-SFT",
     "sga_dpo": "SGA-DPO",
     "moslim": "MOSLIM",
+    "mora": "MORA",
 }
 DEFAULT_POINT = {"fixed": "its policy", "soups": "equal weights", "ric": "equal weights",
                  "wic": "orchestrator f(x)", "sga": "sensed scores ŝ(x)", "moslim": "no tags"}
@@ -156,12 +157,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
 
 
 def write_comparison(summaries: Dict[str, Dict], output_dir: Path, reference_point: Sequence[float],
-                     level: float = 0.95, resamples: int = 1000, spread: Optional[Dict] = None) -> Dict:
+                     level: float = 0.95, resamples: int = 1000, spread: Optional[Dict] = None,
+                     world: str = "") -> Dict:
     """``report.md``, ``comparison.json`` and the plot into ``output_dir``; returns the comparison. ``level`` and
     ``resamples``: the bootstrap of the paired differences; ``spread``: the spread across seeds
-    (``seed_spread_section``), reported after the tables and kept in comparison.json as "seeds"."""
+    (``seed_spread_section``), reported after the tables and kept in comparison.json as "seeds"; ``world``: the toy
+    world version the rewards come from (``toy_world_graded.world_version``), stated under the title and kept as
+    "world", so that numbers of different versions are not mixed."""
     comparison = compare(summaries, reference_point)
     comparison["paired"] = paired_comparisons(summaries, level, resamples)
+    if world:
+        comparison["world"] = world
     if spread:
         comparison["seeds"] = {key: value for key, value in spread.items() if key != "lines"}
     objectives, rows = comparison["objectives"], comparison["methods"]
@@ -188,7 +194,7 @@ def write_comparison(summaries: Dict[str, Dict], output_dir: Path, reference_poi
     defaults = _table(["method", "weights", *objectives, *truth_header],
                       [[row["label"], row["default"], *cells(row, "default")] for row in rows.values()])
     lines = [
-        "# Multi-objective methods compared", "",
+        "# Multi-objective methods compared", "", *([f"Rewards: {world}.", ""] if world else []),
         f"Mean raw reward per objective on held-out prompts; hypervolumes above the shared reference point "
         f"({', '.join(f'{r:.3g}' for r in comparison['reference_point'])}). [low, high]: {round(100 * level)} % "
         "bootstrap interval over prompts. Each method's own report is in `evaluations/<method>/report.md`.", "",

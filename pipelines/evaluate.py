@@ -13,6 +13,7 @@ from pipelines import RunResult
 from pipelines.evaluation_report import plot_front, write_report
 from pipelines.generation import make_generator
 from pro_rl.config import ProRLConfig
+from pro_rl.data.toy_world_graded import world_version
 from pro_rl.training.evaluation import check_evaluate_config, evaluate_weight_grid
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.run_dir import check_run_dir, prepare_run_dir
@@ -22,6 +23,8 @@ def run(config: ProRLConfig) -> RunResult:
     check_evaluate_config(config)
     check_run_dir(config)
     summary = evaluate_weight_grid(config, make_generator)
+    if world_version(config.reward_models):  # the toy world's version, so that numbers of versions are not mixed
+        summary["world"] = world_version(config.reward_models)
     return write_outputs(summary, prepare_run_dir(config), config)
 
 

@@ -114,7 +114,7 @@ def write_report(summary: Dict, output_dir: Path, plot_path: Path) -> Path:
     header = "| point | weights | " + " | ".join(objectives) + " | mean |" + (" w*-scalarised |" if with_truth else "") \
         + ("".join(f" {name} |" for name in truth_columns) if with_ground_truth else "")
     rule = "|" + "---|" * (len(objectives) + 3 + with_truth + with_ground_truth * len(truth_columns))
-    lines = [f"# Evaluation: {summary['method']}", "",
+    lines = [f"# Evaluation: {summary['method']}", "", *([f"Rewards: {summary['world']}.", ""] if summary.get("world") else []),
              f"Hypervolume {summary['hypervolume']:.6g} above reference point "
              f"({', '.join(f'{r:.3g}' for r in summary['reference_point'])}); "
              f"{sum(p['on_front'] for p in summary['points'])} of {len(summary['points'])} points on the Pareto front.",

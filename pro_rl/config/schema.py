@@ -30,12 +30,13 @@ from pro_rl.config.fields import (  # noqa: F401  (Range re-exported: `from pro_
     _section,
 )
 from pro_rl.config.method_schema import MoslimConfig, SgaConfig
+from pro_rl.config.mora_schema import MoraConfig
 from pro_rl.config.sections import ModelConfig, TrainingConfig
 
 PIPELINES = ("reward_models", "orchestrator", "sft", "pro_morlhf", "demo", "pro_wic", "evaluate", "rewarded_soups",
-             "compare_methods", "sga_sft", "sga_dpo", "moslim_reward_model", "moslim", "moslim_controllability")
+             "compare_methods", "sga_sft", "sga_dpo", "moslim_reward_model", "moslim", "moslim_controllability", "mora")
 COMPARE_METHODS = ("morlhf", "rewarded_soups", "ric_offline", "ric_online", "pro_wic", "pro_morlhf", "sga_sft", "sga_dpo",
-                   "moslim")
+                   "moslim", "mora")
 
 
 TINY_CAUSAL_ARCHS = ("gpt2", "llama", "qwen2")  # what ``tiny:<arch>`` builds: causal LMs ...
@@ -54,7 +55,7 @@ class RunConfig:
     checkpoint_every: int = _field(0, "Write a checkpoint every N steps (0: only at the end).", NON_NEGATIVE)
     keep_checkpoints: int = _field(2, "How many most recent checkpoints to keep.", AT_LEAST_ONE)
     progress: bool = _field(True, "Show progress bars.")
-    seeds: int = _field(1, "Pipelines demo and compare_methods: repeat the RL stages with seeds seed, seed+1, ... and report the spread across seeds (other pipelines ignore it).", AT_LEAST_ONE)
+    seeds: int = _field(1, "Pipelines demo, compare_methods and mora: repeat the RL stages (mora: self-play, pairs, DPO and evaluation) with seeds seed, seed+1, ... and report the spread across seeds (other pipelines ignore it).", AT_LEAST_ONE)
     score_cache_dir: str = _field("~/.cache/pro_rl/scores", "Where reward-model scores of the orchestrator's pairs are cached by (model weights, texts, length, format) and reused (empty: no cache).")
     report_to: List[str] = _field(["tensorboard"], "Experiment trackers that get every logged metric: tensorboard, wandb, mlflow, none (metrics.jsonl is always written).")
 
@@ -207,6 +208,8 @@ class WicConfig:
     online_labels: str = _field("realised", "Tags of kept online rows for 'wic': 'realised' (softmax of the rewards the sample earned, RiC's relabelling) or 'recommended' (the orchestrator's f(x) it was generated with, PRO eq. 11 read literally).")
     quantile: float = _field(0.7, "Keep an online sample if any objective's score is >= its q-quantile (RiC: 0.7).", UNIT)
     tau: float = _field(0.1, "τ of the row labels w = softmax(z/τ) of a response's own z-scored rewards (eq. 7 / 10).", POSITIVE)
+    tau_mode: str = _field("fixed", "'wic': 'fixed' (labels use wic.tau), 'matched' (the τ at which the offline labels are on average as soft as the orchestrator's weights on the online prompts, by entropy; needs orchestrator.path; used offline and online) or 'both' (every row twice: wic.tau and the matched τ).")
+    random_fraction: float = _field(0.0, "'wic', label mixing: the fraction of online prompts tagged with a random weight vector (uniform on the simplex) instead of the orchestrator's f(x); kept samples are labelled as wic.online_labels says (0: none).", UNIT)
 
 
 @dataclass
@@ -234,7 +237,7 @@ class SoupsConfig:
 
 @dataclass
 class CompareConfig:
-    methods: List[str] = _field(list(COMPARE_METHODS), "Methods of the compare_methods pipeline, in run order: morlhf, rewarded_soups, ric_offline, ric_online, pro_wic, pro_morlhf, sga_sft, sga_dpo, moslim.")
+    methods: List[str] = _field(list(COMPARE_METHODS), "Methods of the compare_methods pipeline, in run order: morlhf, rewarded_soups, ric_offline, ric_online, pro_wic, pro_morlhf, sga_sft, sga_dpo, moslim, mora.")
     sft_config: str = _field("configs/tiny/sft.yaml", "Config of the shared SFT warm-up (the RL methods' initial policy).")
     orchestrator_config: str = _field("configs/tiny/orchestrator.yaml", "Config of the orchestrator that PRO-WIC and PRO-MORLHF share.")
     rl_config: str = _field("configs/tiny/pro_morlhf.yaml", "RL config of MORLHF, PRO-MORLHF and the Rewarded Soups experts.")
@@ -243,13 +246,14 @@ class CompareConfig:
     sga_dpo_config: str = _field("configs/tiny/sga_dpo.yaml", "Config of SGA-DPO.")
     moslim_reward_model_config: str = _field("configs/tiny/moslim_reward_model.yaml", "Config of MOSLIM's multi-head classifier.")
     moslim_config: str = _field("configs/tiny/moslim.yaml", "RL config of MOSLIM.")
+    mora_config: str = _field("configs/tiny/mora.yaml", "Config of MORA (run on the comparison's prompts and rewards from the shared SFT warm-up).")
     rl_steps: int = _field(90, "RL steps of MORLHF and PRO-MORLHF; the K Rewarded Soups experts get rl_steps // K each, and the online stages of RiC and PRO-WIC sample as many responses in all.", AT_LEAST_ONE)
     overrides: List[str] = _field([], "Dotted overrides applied to every stage's run, before the settings that define each method, its budget and its paths.")
 
 
 @dataclass
 class ProRLConfig:
-    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups, compare_methods, sga_sft, sga_dpo, moslim_reward_model, moslim, moslim_controllability.")
+    pipeline: str = _field("pro_morlhf", "What `pro-rl run` runs: reward_models, orchestrator, sft, pro_morlhf, demo, pro_wic, evaluate, rewarded_soups, compare_methods, sga_sft, sga_dpo, moslim_reward_model, moslim, moslim_controllability, mora.")
     run: RunConfig = _section(RunConfig, "Run directory, seed, resume, logging.")
     data: DataConfig = _section(DataConfig, "Data sources and bad-row handling.")
     policy: PolicyConfig = _section(PolicyConfig, "The policy LM.")
@@ -266,6 +270,7 @@ class ProRLConfig:
     compare: CompareConfig = _section(CompareConfig, "compare_methods: every method at one budget, evaluated into one run directory.")
     moslim: MoslimConfig = _section(MoslimConfig, "MOSLIM: multi-head intensity reward model and tag-conditioned RL.")
     sga: SgaConfig = _section(SgaConfig, "SGA: dual-head policy with a score head (pipelines sga_sft, sga_dpo).")
+    mora: MoraConfig = _section(MoraConfig, "MORA: pre-sampling, single-reward prompt mining, intent-fusion rewriting and max-margin DPO (pipeline mora).")
     extra: Dict[str, Any] = _field({}, "Free-form values for a pipeline's own use.")
 
     @property

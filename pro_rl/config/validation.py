@@ -39,6 +39,7 @@ from pro_rl.config.method_validation import (
     _validate_moslim_rl,
     _validate_sga,
 )
+from pro_rl.config.mora_schema import validate_mora
 from pro_rl.config.resource_validation import validate_groups_and_placement
 from pro_rl.config.schema import COMPARE_METHODS, PIPELINES, ProRLConfig
 
@@ -167,7 +168,7 @@ def _validate_compare(config: ProRLConfig, origin: str) -> None:
         fail(origin, "compare.rl_steps", f"{compare.rl_steps} cannot give each of the {len(config.objectives)} "
                                          "Rewarded Soups experts a step")
     for key in ("sft_config", "orchestrator_config", "rl_config", "wic_config", "sga_config", "sga_dpo_config",
-                "moslim_reward_model_config", "moslim_config"):
+                "moslim_reward_model_config", "moslim_config", "mora_config"):
         path = getattr(compare, key)
         if not Path(path).is_file():
             fail(origin, f"compare.{key}", f"file not found: {path} (paths are relative to the working directory)")
@@ -294,4 +295,5 @@ def validate(config: ProRLConfig, origin: str = "<config>") -> None:
     _validate_moslim_rl(config, origin)
     _validate_moslim_reward_model(config, origin)
     _validate_moslim_evaluation(config, origin)
+    validate_mora(config, origin)
     validate_models(config, origin)

@@ -84,6 +84,14 @@ def test_pro_against_each_baseline_paired_over_prompts_with_generated_verdicts(t
            "0.150 [0.050, 0.250] | 0.150 [-0.050, 0.350] |" in report
 
 
+def test_comparison_states_the_toy_world_version(tmp_path):
+    summaries = {"morlhf": _summary("fixed", [(None, [0.5, 0.5], 0.4)], equal_index=0)}
+    comparison = write_comparison(summaries, tmp_path, [0.0, 0.0], resamples=10, world="toy_world v2 (graded)")
+    assert comparison["world"] == "toy_world v2 (graded)"
+    assert (tmp_path / "report.md").read_text().splitlines()[2] == "Rewards: toy_world v2 (graded)."
+    assert "world" not in write_comparison(summaries, tmp_path, [0.0, 0.0], resamples=10)
+
+
 def test_spread_across_seeds_of_hypervolume_default_point_and_paired_difference():
     def fixed(values, rewards):
         point = {**_paired_point(values, rewards), "on_front": True}
@@ -146,12 +154,12 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     result = run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY]))
     report = (tmp_path / "report.md").read_text()
     for label in ("MORLHF (uniform weights)", "Rewarded Soups", "RiC (offline)", "RiC (online)", "PRO-WIC", "PRO-MORLHF",
-                  "SGA-SFT", "SGA-DPO", "MOSLIM"):
+                  "SGA-SFT", "SGA-DPO", "MOSLIM", "MORA"):
         assert report.count(f"| {label} |") == 3  # equal-weight, hypervolume and default-weight tables
     assert (tmp_path / "plots" / "pareto_fronts.png").stat().st_size > 10_000
     comparison = json.loads((tmp_path / "comparison.json").read_text())
     rows = comparison["methods"]
-    assert rows["rewarded_soups"]["points"] == 3 and rows["morlhf"]["points"] == 1
+    assert rows["rewarded_soups"]["points"] == 3 and rows["morlhf"]["points"] == rows["mora"]["points"] == 1
     assert rows["sga_dpo"]["points"] == 3 and rows["moslim"]["points"] == 3  # fronts over the grid
     assert rows["sga_sft"]["default"] == "sensed scores ŝ(x)" and rows["moslim"]["default"] == "no tags"
     stages = json.loads((tmp_path / "stages.json").read_text())
@@ -165,8 +173,8 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     assert (tmp_path / "methods" / "pro_wic" / "stages" / "online-1" / "final" / "policy").is_dir()
     # the toy world's prompts carry w*, so every default point has a w*-scalarised reward
     assert all(row["default_true_scalarised"] is not None for row in rows.values())
-    # PRO-MORLHF and PRO-WIC paired with each of the 7 other methods, SGA's sensed point included
-    assert len(comparison["paired"]) == 14 and all(row["difference"]["num_prompts"] == 3 for row in comparison["paired"])
+    # PRO-MORLHF and PRO-WIC paired with each of the 8 other methods, SGA's sensed point included
+    assert len(comparison["paired"]) == 16 and all(row["difference"]["num_prompts"] == 3 for row in comparison["paired"])
 
     # resume: every stage is recorded as finished, so a second run trains nothing and reproduces the comparison
     stamps = {path: path.stat().st_mtime for path in tmp_path.glob("methods/*/metrics.jsonl")}
@@ -176,4 +184,4 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     # a changed setting re-runs the stages it reaches, and only those
     run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY, "compare.rl_steps=4"]))
     changed = {path.parent.name for path, stamp in stamps.items() if path.stat().st_mtime != stamp}
-    assert changed == {"morlhf", "pro_morlhf", "ric_online", "pro_wic", "sga_dpo", "moslim"}
+    assert changed == {"morlhf", "pro_morlhf", "ric_online", "pro_wic", "sga_dpo", "moslim", "mora"}

@@ -99,6 +99,7 @@ def test_evaluate_fixed_policy_is_one_point(tmp_path):
     assert summary["equal_weights"]["label"] == "fixed"
     assert all(math.isfinite(v) for v in summary["points"][0]["rewards"])
     assert "| fixed | — |" in (result.output_dir / "report.md").read_text()
+    assert summary["world"] == "mixed toy_world versions"  # a tiny reward model beside a toy-world function
 
 
 @pytest.mark.slow

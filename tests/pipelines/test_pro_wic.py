@@ -97,3 +97,23 @@ def test_recommended_labels_are_for_weight_tags_only():
         check_wic_config(load_config("configs/tiny/ric.yaml", ["wic.online_labels=recommended"]))
     with pytest.raises(ConfigError, match="wic.online_labels"):
         check_wic_config(load_config("configs/tiny/ric.yaml", ["wic.online_labels=given"]))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_pro_wic_soft_labels_on_the_graded_world(tmp_path, tiny_orchestrator_dir):
+    """wic.tau_mode=matched and wic.random_fraction=1 on toy world v2: the matched τ is logged and labels the rows,
+    and the policy records the world version it was trained on (the random tags themselves: test_wic_conditioning)."""
+    graded = "pro_rl.data.toy_world_graded"
+    result = run("configs/tiny/pro_wic.yaml", [
+        f"run.output_dir={tmp_path}", "rollout.in_driver=true", f"orchestrator.path={tiny_orchestrator_dir}",
+        "wic.tau_mode=matched", "wic.random_fraction=1.0", "wic.offline_steps=1", "wic.online_steps=1",
+        "wic.online_iterations=1", "wic.online_prompts=4", "wic.samples_per_prompt=2", "rollout.max_new_tokens=8",
+        "algorithm.prompt_batch_size=8", *(f"reward_models.{i}.model={graded}:{name}_reward"
+                                          for i, name in enumerate(("helpful", "harmless", "humor")))])
+    conditioning = json.loads((result.output_dir / "final" / "policy" / CONDITIONING_FILE).read_text())
+    assert conditioning["world"] == "toy_world v2 (graded)"
+    offline = json.loads((result.output_dir / "stages" / "offline" / "stage.json").read_text())["values"]
+    assert offline["wic/tau"] != 0.1 and offline["wic/label_entropy"] > 0.05
+    kept = read_jsonl(result.output_dir / "stages" / "online-1" / "kept.jsonl")
+    assert kept and all(sum(_tag_weights(row["prompt"])) == pytest.approx(1.0, abs=0.02) for row in kept)

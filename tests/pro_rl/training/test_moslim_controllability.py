@@ -179,6 +179,8 @@ def test_evaluate_moslim_grid_and_untagged_point_hand_computed(tmp_path, monkeyp
                      "evaluate.reference_point=[-1.0,-1.0,-1.0]")
     result = run(config)
     summary = json.loads((result.output_dir / "evaluation.json").read_text())
+    assert summary["world"] == "toy_world v1"  # the toy world's own reward functions
+    assert "Rewards: toy_world v1." in (result.output_dir / "report.md").read_text()
     # <helpful 3>: 2 helpful segments -> (1, -0.3, -0.3); <helpful 3><harmless 2><humor 2>: every kind -> 1 - 0.6 each;
     # untagged: the scripted policy answers with filler only -> (0, 0, 0)
     assert [p["rewards"] for p in summary["points"]] == [pytest.approx([1.0, -0.3, -0.3]), pytest.approx([0.4] * 3)]

@@ -98,3 +98,39 @@ def test_offline_rows_are_z_scored_over_the_rows_and_tagged_with_their_own_label
     assert offline.labels.tolist() == [[-1.0, 0.0], [1.0, 0.0]]  # ric: the z-scores themselves
     assert offline.rows[1] == {"prompt": "\n\nHuman: hi <rm1_score> 1.0 <rm2_score> 0.0\n\nAssistant:",
                                "response": " b"}
+
+
+def test_check_wic_config_names_the_soft_label_keys():
+    config = load_config("configs/tiny/pro_wic.yaml", ["orchestrator.path=''", "wic.online_weights=uniform"])
+    config.wic.tau_mode = "matched"
+    with pytest.raises(ConfigError, match="orchestrator.path"):
+        check_wic_config(config)
+    config.orchestrator.path = "runs/some/orchestrator"
+    config.wic.random_fraction = 0.5
+    check_wic_config(config)
+    config.wic.tau_mode = "softest"
+    with pytest.raises(ConfigError, match="wic.tau_mode"):
+        check_wic_config(config)
+    with pytest.raises(ConfigError, match="random_fraction"):
+        check_wic_config(load_config("configs/tiny/ric.yaml", ["wic.random_fraction=0.5"]))
+
+
+def test_offline_labels_with_matched_tau_are_as_soft_as_the_orchestrator(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"prompt": PROMPT, "response": r}) + "\n" for r in (" a", " b")))
+    config = load_config("configs/tiny/pro_wic.yaml", [f"wic.offline_data={path}", "orchestrator.path=''"])
+    config.reward_models, config.wic.tau_mode = config.reward_models[:2], "matched"
+    # z = (-1, 0) and (1, 0); weights (0.25, 0.75) / (0.75, 0.25) at τ = 1 / ln 3 have the orchestrator's entropy
+    scorers = [_Scorer("a", [1.0, 3.0]), _Scorer("b", [5.0, 5.0])]
+    generator = SimpleNamespace(score=lambda prompts, responses: score_matrix(scorers, prompts, responses))
+    orchestrator = SimpleNamespace(predict=lambda prompts: torch.tensor([[0.25, 0.75]] * len(prompts)))
+    offline = label_offline_rows(config, generator, orchestrator=orchestrator)
+    assert offline.taus == [pytest.approx(1 / math.log(3), rel=1e-5)]
+    assert offline.conditioning.world == "toy_world v1"  # pro_wic.yaml's rewards: version 1's functions
+    assert offline.labels.tolist() == [pytest.approx([0.25, 0.75], abs=1e-5), pytest.approx([0.75, 0.25], abs=1e-5)]
+    config.wic.tau_mode = "both"  # each row twice: τ = 0.1 first, then the matched τ
+    both = label_offline_rows(config, generator, orchestrator=orchestrator)
+    assert len(both.rows) == 4 and both.rewards.tolist() == [[1.0, 5.0], [3.0, 5.0]] * 2
+    assert both.labels[2:].tolist() == offline.labels.tolist() and both.labels[0, 1] > 0.99  # softmax((-1, 0)/0.1)
+    config.wic.tau_mode = "fixed"
+    assert label_offline_rows(config, generator).taus == [0.1]
