@@ -14,6 +14,14 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
+import torch
+
+# One intra-op thread in the test process and in the processes it starts (subprocess drivers inherit
+# OMP_NUM_THREADS): tiny models gain nothing from a second one, the session's Ray actors need the machine's other
+# core (with 2 threads, the in-driver pipeline tests ran 3 times slower on a busy 2-core machine: 65 s against 22 s),
+# and a run compared with its resumed copy in another process sums in the same order.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_REWARD_FUNCTIONS_DIR = REPO_ROOT / "tests" / "pipelines"

@@ -5,7 +5,6 @@ the stages whose record is missing."""
 import json
 
 import pytest
-import torch
 
 from pipelines import run
 from pro_rl.config import load_config
@@ -18,23 +17,13 @@ TINY = ["rollout.in_driver=true", "run.seeds=2", "policy.sft_steps=100", "algori
         "mora.scaling_fractions=[0.5]", "run.resume=auto"]
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread for these runs, which sample from a tiny policy token by token in the driver: a second thread
-    only adds synchronisation (the tiny run took 34 s with two threads and 9 s with one on an idle 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _mtimes(stages_dir):
     return {path.parent.name: path.stat().st_mtime_ns for path in stages_dir.glob("*/stage.json")}
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_mora_tiny_run_and_resume(tmp_path, one_thread):
+def test_mora_tiny_run_and_resume(tmp_path):
     result = run("configs/tiny/mora.yaml", [f"run.output_dir={tmp_path}", *TINY])
     output = result.output_dir
     summary = json.loads((output / "mora_summary.json").read_text())
@@ -74,7 +63,7 @@ def test_mora_tiny_run_and_resume(tmp_path, one_thread):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_mora_joins_the_comparison(tmp_path, one_thread):
+def test_mora_joins_the_comparison(tmp_path):
     """compare_methods trains MORA from the shared SFT warm-up on the comparison's prompts and rewards (the toy world,
     which caps nothing) and evaluates its one policy like the other methods."""
     from pipelines.compare_methods import run as compare
