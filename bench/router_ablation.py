@@ -48,7 +48,7 @@ from pro_rl.data.toy_world import OBJECTIVES, segment_kinds
 from pro_rl.models.scoring import OrchestratorPredictor
 from pro_rl.training.evaluation import evaluation_prompts
 from pro_rl.training.evaluation_statistics import ground_truth_rewards, per_prompt
-from pro_rl.training.wic import policy_engine
+from pro_rl.rollout.generator import policy_engine
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "tiny"
 ORACLE = "pro_rl.data.toy_world_oracle:true_prompt_weights"

@@ -62,6 +62,31 @@ def tiny_orchestrator_dir(tmp_path_factory) -> Path:
     return directory
 
 
+def save_tiny_policy(directory, noise_seed=None) -> Path:
+    """A random tiny gpt2 policy saved like a trained one in ``directory``; with ``noise_seed``, its weights moved by
+    seeded noise (0.05 · N(0, 1)), so that two saved policies differ."""
+    import torch
+
+    from pro_rl.config import ModelConfig
+    from pro_rl.models.builders import build_policy
+
+    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
+    if noise_seed is not None:
+        generator = torch.Generator().manual_seed(noise_seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return Path(directory)
+
+
+@pytest.fixture(scope="session")
+def tiny_policy_saver() -> Callable[..., Path]:
+    """``save_tiny_policy`` for tests (conftest modules are not importable under ``--import-mode=importlib``)."""
+    return save_tiny_policy
+
+
 MOSLIM_HEADS = {"helpful": 3, "harmless": 2, "humor": 3}  # the toy world's MOSLIM_LEVELS
 
 

@@ -41,7 +41,7 @@ from pro_rl.data import toy_world, toy_world_intensities
 from pro_rl.data.conditioning import moslim_prompt, moslim_tags
 from pro_rl.rollout.hf import HFRolloutEngine
 from pro_rl.training.evaluation import evaluation_prompts, moslim_policy_levels, policy_dir
-from pro_rl.training.wic import policy_engine
+from pro_rl.rollout.generator import policy_engine
 
 logger = logging.getLogger("pro_rl.training")
 

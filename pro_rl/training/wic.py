@@ -57,7 +57,7 @@ from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import read_jsonl, write_jsonl
 from pro_rl.data.toy_world_graded import world_version
 from pro_rl.models.scoring import OrchestratorPredictor
-from pro_rl.rollout.generator import Generator, LocalGenerator, policy_engine
+from pro_rl.rollout.generator import Generator, LocalGenerator
 from pro_rl.training.metrics import MetricsLogger
 from pro_rl.training.wic_conditioning import (CONDITIONING_FILE, CONDITIONINGS, Conditioning, conditioned_rows,
                                               TAU_MODES, label_taus, labelled_rows, online_vectors, row_labels)
@@ -68,7 +68,7 @@ logger = logging.getLogger("pro_rl.training")
 
 # Names other modules import from here (evaluation, inference, the pro_wic pipeline).
 __all__ = ["CONDITIONING_FILE", "Conditioning", "check_wic_config", "conditioned_rows", "offline_rows",
-           "policy_engine", "row_labels", "score_matrix", "train_wic"]
+           "row_labels", "score_matrix", "train_wic"]
 
 
 def check_wic_config(config: ProRLConfig) -> None:

@@ -4,27 +4,14 @@ import json
 import math
 
 import pytest
-import torch
 
 from pipelines.evaluate import run
 from pro_rl.algorithms import hypervolume
 from pro_rl.config import ModelConfig, RewardModelConfig, load_config
-from pro_rl.models.builders import build_orchestrator, build_policy
+from pro_rl.models.builders import build_orchestrator
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
 OBJECTIVES = ["helpful", "humor"]
-
-
-def _save_policy(directory, noise_seed=None):
-    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
-    if noise_seed is not None:
-        generator = torch.Generator().manual_seed(noise_seed)
-        with torch.no_grad():
-            for parameter in model.parameters():
-                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
 
 
 def _config(tmp_path, method, in_driver=True, **evaluate):
@@ -52,8 +39,8 @@ def _read_summary(output_dir):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_evaluate_wic_policy_with_orchestrator_point(tmp_path):
-    policy = _save_policy(tmp_path / "policy")
+def test_evaluate_wic_policy_with_orchestrator_point(tmp_path, tiny_policy_saver):
+    policy = tiny_policy_saver(tmp_path / "policy")
     Conditioning("wic", OBJECTIVES, [0.0, 0.0], [1.0, 1.0], [-1.0, -1.0], [1.0, 1.0]).save(policy / CONDITIONING_FILE)
     orchestrator, tokenizer = build_orchestrator(ModelConfig(model="tiny:xlm-roberta"), OBJECTIVES)
     orchestrator.save_pretrained(tmp_path / "orchestrator")
@@ -78,8 +65,8 @@ def test_evaluate_wic_policy_with_orchestrator_point(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_evaluate_rewarded_soups_on_the_roles_equals_the_driver(tmp_path, ray_cluster):
-    soups = [str(_save_policy(tmp_path / "soup0")), str(_save_policy(tmp_path / "soup1", noise_seed=1))]
+def test_evaluate_rewarded_soups_on_the_roles_equals_the_driver(tmp_path, tiny_policy_saver, ray_cluster):
+    soups = [str(tiny_policy_saver(tmp_path / "soup0")), str(tiny_policy_saver(tmp_path / "soup1", noise_seed=1))]
     result = run(_config(tmp_path, "soups", in_driver=False, soup_policies=soups))
     summary = _read_summary(result.output_dir)
     assert summary["method"] == "soups" and len(summary["points"]) == 2
@@ -92,8 +79,8 @@ def test_evaluate_rewarded_soups_on_the_roles_equals_the_driver(tmp_path, ray_cl
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_evaluate_fixed_policy_is_one_point(tmp_path):
-    result = run(_config(tmp_path, "fixed", policy=str(_save_policy(tmp_path / "policy"))))
+def test_evaluate_fixed_policy_is_one_point(tmp_path, tiny_policy_saver):
+    result = run(_config(tmp_path, "fixed", policy=str(tiny_policy_saver(tmp_path / "policy"))))
     summary = _read_summary(result.output_dir)
     assert [(p["label"], p["weights"]) for p in summary["points"]] == [("fixed", None)]
     assert summary["equal_weights"]["label"] == "fixed"
@@ -104,8 +91,8 @@ def test_evaluate_fixed_policy_is_one_point(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_evaluate_reports_intervals_over_prompts_and_ground_truth_beside_the_reward_models(tmp_path):
-    config = _config(tmp_path, "fixed", policy=str(_save_policy(tmp_path / "policy")), num_prompts=3,
+def test_evaluate_reports_intervals_over_prompts_and_ground_truth_beside_the_reward_models(tmp_path, tiny_policy_saver):
+    config = _config(tmp_path, "fixed", policy=str(tiny_policy_saver(tmp_path / "policy")), num_prompts=3,
                      samples_per_prompt=2, bootstrap_resamples=200)
     config.rollout.max_new_tokens = 12
     result = run(config)

@@ -8,29 +8,16 @@ import torch
 
 from actors.launch import without_absent_anchors
 from pipelines.generation import RoleGenerator, make_generator, open_generator
-from pro_rl.config import ModelConfig, RewardModelConfig, load_config
-from pro_rl.models.builders import build_policy
+from pro_rl.config import RewardModelConfig, load_config
 from pro_rl.rollout.generator import LocalGenerator
 
 PROMPTS = ["how do i fix my bike ?", "tell me a joke about a kettle", "how can i burn a tent ?"]
 
 
-def _save_policy(directory, noise_seed=None):
-    model, tokenizer = build_policy(ModelConfig(model="tiny:gpt2"))
-    if noise_seed is not None:
-        generator = torch.Generator().manual_seed(noise_seed)
-        with torch.no_grad():
-            for parameter in model.parameters():
-                parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return str(directory)
-
-
 @pytest.fixture(scope="module")
-def policies(tmp_path_factory):
+def policies(tmp_path_factory, tiny_policy_saver):
     root = tmp_path_factory.mktemp("generation_policies")
-    return [_save_policy(root / "a", noise_seed=1), _save_policy(root / "b", noise_seed=2)]
+    return [str(tiny_policy_saver(root / name, noise_seed=seed)) for name, seed in (("a", 1), ("b", 2))]
 
 
 def _config(*overrides):
