@@ -72,6 +72,7 @@ EVALUATION_METHODS = {"morlhf": "fixed", "pro_morlhf": "fixed", "rewarded_soups"
                       "sga_sft": "sga", "sga_dpo": "sga", "moslim": "moslim", "mora": "fixed"}
 NEEDS_ORCHESTRATOR = ("pro_morlhf", "pro_wic")
 NEEDS_SFT = ("morlhf", "pro_morlhf", "rewarded_soups", "moslim", "sga_sft", "sga_dpo", "mora")  # SGA: win-rate baseline
+RIC_LABELS = ["wic.tau_mode=fixed", "wic.random_fraction=0"]  # the wic config's soft labels are PRO-WIC's, not RiC's
 
 
 class Stages:
@@ -178,8 +179,8 @@ class MethodRuns:
         """RiC offline (its warm-up only), RiC online, PRO-WIC (the orchestrator's weights online and by default)."""
         online = [f"wic.online_prompts={online_prompts(self.config, self.samples_budget)}"]
         conditioning, extra, orchestrator = {
-            "ric_offline": ("ric", ["wic.online_iterations=0"], ""),
-            "ric_online": ("ric", online, ""),
+            "ric_offline": ("ric", ["wic.online_iterations=0", *RIC_LABELS], ""),
+            "ric_online": ("ric", [*online, *RIC_LABELS], ""),
             "pro_wic": ("wic", [*online, "wic.online_weights=orchestrator"], self.orchestrator),
         }[method]
         overrides = [*self.method_overrides(method, self.method_dir(method)), *self.rewards,

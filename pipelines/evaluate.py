@@ -13,6 +13,7 @@ from pipelines import RunResult
 from pipelines.evaluation_report import plot_front, write_report
 from pipelines.generation import make_generator
 from pro_rl.config import ProRLConfig
+from pro_rl.data.canonical import write_jsonl
 from pro_rl.data.toy_world_graded import world_version
 from pro_rl.training.evaluation import check_evaluate_config, evaluate_weight_grid
 from pro_rl.training.metrics import MetricsLogger
@@ -29,8 +30,10 @@ def run(config: ProRLConfig) -> RunResult:
 
 
 def write_outputs(summary: dict, output_dir: Path, config=None) -> RunResult:
-    """The front plot, ``report.md``, ``evaluation.json`` and the final metrics line of an evaluation summary, logged
-    to the trackers of ``config.run.report_to`` (none without a config)."""
+    """The front plot, ``report.md``, ``evaluation.json``, ``samples.jsonl`` (every response: its point, prompt and
+    reward-model scores; taken out of ``summary``) and the final metrics line of an evaluation summary, logged to the
+    trackers of ``config.run.report_to`` (none without a config)."""
+    write_jsonl(summary.pop("samples", []), output_dir / "samples.jsonl")
     plot_path = plot_front(summary, output_dir / "plots" / "pareto_front.png")
     write_report(summary, output_dir, plot_path)
     final = {"eval/hypervolume": summary["hypervolume"], "eval/front_size": sum(p["on_front"] for p in summary["points"])}

@@ -28,14 +28,17 @@ def moving_average(values: Sequence[float], window: int) -> List[float]:
 
 
 def reward_curves(runs: Dict[str, Path], objectives: Sequence[str], output: Path, window: int = 10) -> Path:
-    """One panel per objective plus the scalarised reward; one line per run (moving average of ``window`` steps)."""
+    """One panel per objective plus the scalarised reward; per run its moving average of ``window`` steps, with the
+    raw per-step values faint behind it in the same colour."""
     keys = [f"reward/{name}/mean" for name in objectives] + ["reward/total/mean"]
     figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
-    for label, run_dir in runs.items():
+    for index, (label, run_dir) in enumerate(runs.items()):
         rows = [row for row in read_metrics(run_dir / "metrics.jsonl") if "reward/total/mean" in row]
-        steps = [row["step"] for row in rows]
+        steps, colour = [row["step"] for row in rows], f"C{index}"
         for axis, key in zip(axes[0], keys):
-            axis.plot(steps, moving_average([row[key] for row in rows], window), label=label)
+            raw = [row[key] for row in rows]
+            axis.plot(steps, raw, color=colour, alpha=0.2, linewidth=0.8)
+            axis.plot(steps, moving_average(raw, window), color=colour, label=label)
     for axis, key in zip(axes[0], keys):
         axis.set_title(key.replace("/mean", "").replace("reward/", "reward: ").replace("total", "scalarised, own weights"))
         axis.set_xlabel("RL step")

@@ -180,7 +180,7 @@ def _validate_moslim_evaluation(config: ProRLConfig, origin: str) -> None:
     controllability = config.pipeline == "moslim_controllability"
     if not controllability and not (config.pipeline == "evaluate" and config.evaluate.method == "moslim"):
         return
-    from pro_rl.training.evaluation import moslim_policy_levels
+    from pro_rl.training.moslim_tags import moslim_policy_levels
     from pro_rl.training.moslim_controllability import check_controllability_config
 
     try:

@@ -10,7 +10,7 @@ How w reaches the policy depends on ``evaluate.method``:
     soups  Rewarded Soups: the policy is θ(w) = Σ_k w_k θ_k of the single-objective policies (``interpolate_state_dicts``)
     fixed  the policy as it is, without tags (e.g. a PRO-MORLHF policy): a single point, labelled "fixed"
     moslim MOSLIM tags ``<objective n>`` as a prefix of the user's text (``moslim_prompt``), w mapped to intensity
-           classes by ``moslim_targets_from_weights`` (below)
+           classes by ``moslim_targets_from_weights`` (``pro_rl.training.moslim_tags``)
     sga    an SGA policy steered with the scores ``scores_from_weights(w)``, plus its sensed "adaptive" point and the
            Table-5 analogue of its inference strategies (``pro_rl.training.sga_evaluation``)
 
@@ -42,11 +42,10 @@ for every point, so that differences between points come from the conditioning, 
 from __future__ import annotations
 
 import logging
-import math
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -55,11 +54,11 @@ from pro_rl.algorithms.weight_grid import equal_weights, weight_grid
 from pro_rl.config.loading import ConfigError
 from pro_rl.config.schema import ProRLConfig
 from pro_rl.data.canonical import data_limits, load_prompts
-from pro_rl.data.conditioning import moslim_prompt
 from pro_rl.models.prompt_rendering import render_prompts
 from pro_rl.models.scoring import OrchestratorPredictor
 from pro_rl.rollout.generator import Generator, LocalGenerator
 from pro_rl.training.evaluation_statistics import ground_truth_known, prompt_statistics
+from pro_rl.training.moslim_tags import moslim_conditioner, moslim_policy_levels
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
 logger = logging.getLogger("pro_rl.training")
@@ -184,7 +183,9 @@ def evaluate_weight_grid(config: ProRLConfig, make_generator: GeneratorFactory =
 
 def evaluate_points(config: ProRLConfig, generator: Generator, prompts: List[str], truth: Optional[torch.Tensor],
                     condition: PromptConditioner) -> Dict[str, object]:
-    """``evaluate_weight_grid``'s points, sampled and scored by ``generator``."""
+    """``evaluate_weight_grid``'s points, sampled and scored by ``generator``; ``samples``: every response with its
+    point, prompt (its index among the held-out prompts, and as the policy read it: rendered and conditioned) and raw
+    reward-model scores (``samples.jsonl`` of the run)."""
     settings, num_objectives = config.evaluate, len(config.objectives)
     soups = list(settings.soup_policies) if settings.method == "soups" else []
     grid = [tuple(point) for point in settings.grid] or weight_grid(num_objectives)
@@ -192,6 +193,7 @@ def evaluate_points(config: ProRLConfig, generator: Generator, prompts: List[str
         grid = [equal_weights(num_objectives)]
 
     toy_world = ground_truth_known(config)
+    samples: List[Dict[str, object]] = []  # every response, for samples.jsonl
 
     def point(label: str, weights: Optional[List[float]], weights_per_prompt: Sequence[Sequence[float]]) -> PointResult:
         conditioned = [condition(prompt, weights) for prompt, weights in zip(prompts, weights_per_prompt)]
@@ -205,6 +207,11 @@ def evaluate_points(config: ProRLConfig, generator: Generator, prompts: List[str
             rewards, responses, truth, config.objectives, settings.samples_per_prompt, toy_world,
             settings.interval_level, settings.bootstrap_resamples, config.run.seed))
         logger.info("evaluate %s: %s", label, [round(r, 4) for r in result.rewards])
+        texts = [(index, prompt, text) for index, (prompt, text) in enumerate(zip(prompts, conditioned))
+                 for _ in range(settings.samples_per_prompt)]
+        samples.extend({"point": label, "prompt_index": index, "prompt": prompt, "conditioned": text,
+                        "response": response, "rewards": dict(zip(config.objectives, row))}
+                       for (index, prompt, text), response, row in zip(texts, responses, rewards.tolist()))
         return result
 
     points: List[PointResult] = []
@@ -223,7 +230,7 @@ def evaluate_points(config: ProRLConfig, generator: Generator, prompts: List[str
                                           max_length=config.orchestrator.max_prompt_length)
         predicted = predictor.predict(prompts)
         orchestrator_point = point("orchestrator", predicted.mean(dim=0).tolist(), predicted.tolist())
-    return summarise(config, points, orchestrator_point, untagged_point)
+    return {**summarise(config, points, orchestrator_point, untagged_point), "samples": samples}
 
 
 def summarise(config: ProRLConfig, points: List[PointResult], orchestrator_point: Optional[PointResult],
@@ -246,54 +253,3 @@ def summarise(config: ProRLConfig, points: List[PointResult], orchestrator_point
         "reference_point": reference,
         "hypervolume": hypervolume(matrix, reference),
     }
-
-
-# ---------------------------------------------------------------- MOSLIM: weights → intensity tags
-
-
-def moslim_targets_from_weights(weights: Sequence[float], objectives: Sequence[str],
-                                levels: Mapping[str, int]) -> Dict[str, int]:
-    """MOSLIM targets {objective: intensity class} for a weight vector (the rule of the module docstring).
-
-    ``weights``: K floats on the simplex, in ``objectives`` order; ``levels``: objective → n_k, whose order is the
-    tags' order. Weight 0 (≤ 1e-9) leaves an objective untagged; otherwise 1 + round_half_up((n_k − 1) · w_k / max w).
-    """
-    if len(weights) != len(objectives) or max(weights, default=0.0) <= 0.0:
-        raise ValueError(f"need one weight per objective {list(objectives)} and a positive one, got {list(weights)}")
-    largest = max(weights)
-    by_objective = dict(zip(objectives, weights))
-    return {objective: 1 + math.floor((levels[objective] - 1) * by_objective[objective] / largest + 0.5 + 1e-9)
-            for objective in levels if by_objective.get(objective, 0.0) > 1e-9}
-
-
-def moslim_policy_levels(config: ProRLConfig) -> Dict[str, int]:
-    """The intensity classes {objective: n_k} a MOSLIM policy reads: the heads of ``moslim.reward_model`` when set,
-    else ``moslim.levels``, else the toy world's ``MOSLIM_LEVELS``; every evaluated objective must have a head."""
-    from pro_rl.rl.moslim import classifier_heads
-    from pro_rl.training.moslim_reward_model import moslim_levels
-
-    from pro_rl.config.model_specs import looks_local
-
-    key = "moslim.reward_model" if config.moslim.reward_model else "moslim.levels"
-    path = config.moslim.reward_model
-    if path and looks_local(path) and not Path(path).is_dir():
-        raise ConfigError(f"key '{key}': no such model directory: {path} (a trained multi-head classifier, whose "
-                          "heads give the policy's intensity classes)")
-    try:
-        levels = classifier_heads(config.moslim.reward_model) if config.moslim.reward_model else moslim_levels(config)
-    except ValueError as error:
-        raise ConfigError(f"key '{key}': {error}") from None
-    missing = [name for name in config.objectives if name not in levels]
-    if missing:
-        raise ConfigError(f"key '{key}': objectives {missing} have no MOSLIM intensity head (heads: {dict(levels)})")
-    return levels
-
-
-def moslim_conditioner(objectives: Sequence[str], levels: Mapping[str, int]) -> PromptConditioner:
-    """(prompt, weights) → the MOSLIM-tagged prompt; weights None → the prompt untouched (the untagged point)."""
-    def condition(prompt: str, weights: Optional[Sequence[float]]) -> str:
-        if weights is None:
-            return prompt
-        return moslim_prompt(prompt, moslim_targets_from_weights(weights, objectives, levels))
-
-    return condition

@@ -80,7 +80,9 @@ def prompt_statistics(rewards: Tensor, responses: Sequence[str], truth: Optional
 
     Returns: ``rewards_interval`` (K × [low, high]), ``true_scalarised_interval``, ``ground_truth_rewards`` (K
     means), ``ground_truth_rewards_interval``, ``ground_truth_scalarised`` and its interval (None where unknown),
-    and ``per_prompt``: the N per-prompt w*-scalarised values by measure, for paired differences.
+    and ``per_prompt``: the N per-prompt w*-scalarised values by measure, for paired differences; on the toy world
+    also each objective's ground-truth reward (``ground_truth/<objective>``) and the share of the prompt's responses
+    that are the answer its category wants (``appropriate``, ``appropriate_answers``), per prompt.
     """
     bootstrap = {"level": level, "resamples": resamples, "seed": seed}
     result: Dict[str, object] = {"num_prompts": rewards.shape[0] // samples, "samples_per_prompt": samples,
@@ -104,7 +106,19 @@ def prompt_statistics(rewards: Tensor, responses: Sequence[str], truth: Optional
                       ground_truth_scalarised=float(true_scalarised.mean()),
                       ground_truth_scalarised_interval=interval(true_scalarised, **bootstrap))
         result["per_prompt"]["ground_truth_scalarised"] = true_scalarised.tolist()
+        result["per_prompt"].update({f"ground_truth/{name}": by_prompt[:, k].tolist() for k, name in enumerate(objectives)})
+        main = [objectives[k] for k in truth.argmax(dim=1).repeat_interleave(samples).tolist()]
+        result["per_prompt"]["appropriate"] = per_prompt(appropriate_answers(responses, main), samples).tolist()
     return result
+
+
+def appropriate_answers(responses: Sequence[str], wanted: Sequence[str]) -> Tensor:
+    """(M,) float64: 1 where a toy-world response carries the segment of the objective its prompt's category wants
+    (``wanted``, one per response) and no other objective's segment — the answer that category asks for."""
+    from pro_rl.data.toy_world import segment_kinds
+
+    return torch.tensor([float(segment_kinds(response) == [name]) for response, name in zip(responses, wanted)],
+                        dtype=torch.float64)
 
 
 def verdict_key(*points: Mapping) -> Optional[str]:

@@ -40,7 +40,8 @@ from pro_rl.config.schema import ProRLConfig
 from pro_rl.data import toy_world, toy_world_intensities
 from pro_rl.data.conditioning import moslim_prompt, moslim_tags
 from pro_rl.rollout.hf import HFRolloutEngine
-from pro_rl.training.evaluation import evaluation_prompts, moslim_policy_levels, policy_dir
+from pro_rl.training.evaluation import evaluation_prompts, policy_dir
+from pro_rl.training.moslim_tags import moslim_policy_levels
 from pro_rl.rollout.generator import policy_engine
 
 logger = logging.getLogger("pro_rl.training")

@@ -181,7 +181,11 @@ def test_compare_methods_tiny_run_then_resume(tmp_path, ray_cluster):
     run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY]))
     assert {path: path.stat().st_mtime for path in tmp_path.glob("methods/*/metrics.jsonl")} == stamps
     assert json.loads((tmp_path / "comparison.json").read_text()) == comparison
-    # a changed setting re-runs the stages it reaches, and only those
-    run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY, "compare.rl_steps=4"]))
+    # a changed setting re-runs the stages it reaches, and only those: more RL steps reach MORLHF, not the soups'
+    # experts (rl_steps // 3 steps each: 1 either way) or RiC offline (no RL stage); three methods keep it short
+    methods = "compare.methods=[morlhf,rewarded_soups,ric_offline]"
+    run(load_config(CONFIG, [f"run.output_dir={tmp_path}", *TINY, "compare.rl_steps=4", methods]))
     changed = {path.parent.name for path, stamp in stamps.items() if path.stat().st_mtime != stamp}
-    assert changed == {"morlhf", "pro_morlhf", "ric_online", "pro_wic", "sga_dpo", "moslim", "mora"}
+    assert changed == {"morlhf"}
+    assert set(json.loads((tmp_path / "comparison.json").read_text())["methods"]) == {
+        "morlhf", "rewarded_soups", "ric_offline"}

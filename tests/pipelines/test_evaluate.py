@@ -8,6 +8,7 @@ import pytest
 from pipelines.evaluate import run
 from pro_rl.algorithms import hypervolume
 from pro_rl.config import ModelConfig, RewardModelConfig, load_config
+from pro_rl.data.canonical import read_jsonl
 from pro_rl.models.builders import build_orchestrator
 from pro_rl.training.wic import CONDITIONING_FILE, Conditioning
 
@@ -116,3 +117,9 @@ def test_evaluate_reports_intervals_over_prompts_and_ground_truth_beside_the_rew
     assert f"{point['ground_truth_scalarised']:.3f} [{low:.3f}, {high:.3f}]" in report
     assert result.metrics["eval/equal_weights/ground_truth_scalarised"] == point["ground_truth_scalarised"]
     assert result.metrics["eval/equal_weights/ground_truth_scalarised_low"] == low
+    samples = read_jsonl(result.output_dir / "samples.jsonl")  # every response, in prompt order
+    assert len(samples) == 6 and {row["point"] for row in samples} == {"fixed"}
+    assert [row["prompt_index"] for row in samples] == [0, 0, 1, 1, 2, 2]
+    assert [row["prompt"] for row in samples[::2]] == [row["prompt"] for row in samples[1::2]]
+    assert sum(row["rewards"]["humor"] for row in samples) / 6 == pytest.approx(point["rewards"][1])
+    assert "samples" not in summary

@@ -31,7 +31,7 @@ def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir, ray_cluster):
     assert (output / "final" / "policy" / "model.safetensors").is_file()
 
     offline = read_jsonl(output / "stages" / "offline" / "train.jsonl")
-    assert len(offline) == 1200  # every row of the shipped sft.jsonl
+    assert len(offline) == 2 * 1200  # every row of the shipped sft.jsonl, labelled with wic.tau and the matched τ
     for row in offline[:50]:
         assert all(tag in row["prompt"] for tag in WEIGHT_TAGS)
         assert sum(_tag_weights(row["prompt"])) == pytest.approx(1.0, abs=0.02)
@@ -49,10 +49,10 @@ def test_pro_wic_tiny_run(tmp_path, tiny_orchestrator_dir, ray_cluster):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_ric_run_resumes_stage_by_stage(tmp_path):
-    overrides = [f"run.output_dir={tmp_path}", "rollout.in_driver=true", "wic.conditioning=ric", "orchestrator.path=''", "wic.offline_steps=2",
+    overrides = [f"run.output_dir={tmp_path}", "rollout.in_driver=true", "wic.offline_steps=2",
                  "wic.online_steps=1", "wic.online_iterations=2", "wic.online_prompts=4", "wic.samples_per_prompt=2",
                  "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8", "run.resume=auto"]
-    first = run("configs/tiny/pro_wic.yaml", overrides)
+    first = run("configs/tiny/ric.yaml", overrides)
     stages = tmp_path / "stages"
     kept_first = read_jsonl(stages / "online-2" / "kept.jsonl")
     weights = {name: (stages / name / "final" / "policy" / "model.safetensors").stat().st_mtime
@@ -60,7 +60,7 @@ def test_ric_run_resumes_stage_by_stage(tmp_path):
     # as if the run was killed while training online-2: its record is missing
     (stages / "online-2" / "stage.json").unlink()
 
-    resumed = run("configs/tiny/pro_wic.yaml", overrides)
+    resumed = run("configs/tiny/ric.yaml", overrides)
     # offline and online-1 are reused, not retrained ...
     assert {name: (stages / name / "final" / "policy" / "model.safetensors").stat().st_mtime
             for name in weights} == weights
@@ -77,6 +77,7 @@ def test_pro_wic_recommended_labels_keep_the_orchestrators_weights(tmp_path, tin
 
     run("configs/tiny/pro_wic.yaml", [
         f"run.output_dir={tmp_path}", "rollout.in_driver=true", f"orchestrator.path={tiny_orchestrator_dir}", "wic.online_labels=recommended",
+        "wic.random_fraction=0",  # every online prompt tagged with its f(x)
         "wic.offline_steps=1", "wic.online_steps=1", "wic.online_iterations=1", "wic.online_prompts=4",
         "wic.samples_per_prompt=2", "rollout.max_new_tokens=8", "algorithm.prompt_batch_size=8",
     ])

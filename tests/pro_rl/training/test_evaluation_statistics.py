@@ -5,6 +5,7 @@ from pro_rl.data import toy_world
 from pro_rl.training.evaluation_statistics import (
     GROUND_TRUTH_MEASURE,
     REWARD_MODEL_MEASURE,
+    appropriate_answers,
     is_toy_world,
     paired_difference,
     per_prompt,
@@ -86,6 +87,16 @@ def test_prompt_statistics_reports_ground_truth_beside_the_reward_models_and_per
     assert low == pytest.approx(min(expected)) and high == pytest.approx(max(expected))
     humor_truth = [toy_world.objective_rewards(r)["humor"] for r in responses]
     assert stats["ground_truth_rewards"][2] == pytest.approx(sum(humor_truth) / 4)
+    assert stats["per_prompt"]["ground_truth/helpful"] == pytest.approx([0.5 * (1.0 - 0.3), -0.3])
+    assert stats["per_prompt"]["ground_truth/humor"] == pytest.approx([0.5 * (1.0 - 0.3), 1.0])
+    assert stats["per_prompt"]["appropriate"] == pytest.approx([0.5, 1.0])  # howto: 1 of 2 helpful; fun: 2 of 2 jokes
+
+
+def test_appropriate_answers_want_the_category_segment_alone():
+    helpful, harmless, humor = (segment(kind) for kind in ("helpful", "harmless", "humor"))
+    responses = [helpful, helpful + " ok .", helpful + " " + humor, harmless, "ok .", humor]
+    wanted = ["helpful", "helpful", "helpful", "helpful", "helpful", "humor"]
+    assert appropriate_answers(responses, wanted).tolist() == [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 
 
 def test_prompt_statistics_without_truth_or_toy_world():

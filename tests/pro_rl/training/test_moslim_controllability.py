@@ -13,7 +13,8 @@ from pro_rl.data import toy_world_intensities
 from pro_rl.data.conditioning import parse_moslim_tags
 from pro_rl.rollout.base import Rollouts
 from pro_rl.training import moslim_controllability
-from pro_rl.training.evaluation import moslim_targets_from_weights, prompt_conditioner
+from pro_rl.training.evaluation import prompt_conditioner
+from pro_rl.training.moslim_tags import moslim_targets_from_weights
 from pro_rl.training.moslim_controllability import (ground_truth, interval_table, monotonicity, tag_conditions)
 
 LEVELS = {"helpful": 3, "harmless": 2, "humor": 3}
