@@ -51,7 +51,8 @@ from pro_rl.training.mora_data import MoraInputs, write_world_copy
 from pro_rl.training.mora_dpo import train_dpo_stage
 from pro_rl.training.mora_mining import (detect_stage, pairs_stage, presample_stage, reward_matrix, rewrite_stage,
                                          sample_and_score, selfplay_stage)
-from pro_rl.training.mora_stages import MoraStages, settings_digest
+from pro_rl.training.mora_stages import MoraStages
+from pro_rl.training.run_dir import settings_digest
 from pro_rl.training.mora_summary import mora_summary, summary_metrics
 from pro_rl.training.wic_data import reward_log
 from pro_rl.training.wic_stages import prefixed, sft_stage

@@ -5,7 +5,7 @@ dpo-<arm>-<seed>, eval-<arm>-<seed>, ...) works in ``<run>/stages/<name>/``: it 
 a ``final/policy``) and, once done, ``stage.json`` with the values it reports. Under ``run.resume: auto`` a stage
 whose ``stage.json`` exists is not run again: its values come from the record and its data from its files. A stage
 killed midway has no record and runs again (a DPO stage continues from its last checkpoint). A record also holds the
-digest of the settings the stage ran with (``settings_digest``: the whole config but where the run lives, how it
+digest of the settings the stage ran with (``run_dir.settings_digest``: the whole config but where the run lives, how it
 resumes and how many seeds it has), and a stage is reused only under the same settings: change a setting (the DPO
 mode, ``mora.with_original``, a threshold) and a resumed run computes every stage again. A SIGINT/SIGTERM stops
 the run at the next stage boundary (a DPO stage: at its next step, with a checkpoint), resumable with ``run.resume:
@@ -14,10 +14,8 @@ auto`` (``pro_rl.training.interrupts``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -71,12 +69,3 @@ class MoraStages:
     def policy(self, name: str) -> str:
         """The policy directory stage ``name`` saved."""
         return str(self.directory(name) / "final" / "policy")
-
-
-
-def settings_digest(config) -> str:
-    """A digest of ``config`` without ``run.output_dir``, ``run.name``, ``run.resume``, ``run.overwrite``,
-    ``run.progress`` and ``run.seeds`` (each seed's stages have names of their own)."""
-    run = replace(config.run, output_dir="", name="", resume="", overwrite=False, progress=False, seeds=1)
-    text = json.dumps(asdict(replace(config, run=run)), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -14,6 +14,8 @@ when any of ``config.yaml``, ``metrics.jsonl``, ``checkpoints/`` or ``final/`` i
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -146,3 +148,12 @@ def configure_logging(log_file: Path) -> None:
         file_handler = logging.FileHandler(log_file)
         file_handler.setFormatter(formatter)
         root.addHandler(file_handler)
+
+
+def settings_digest(config) -> str:
+    """A digest of the settings a stage of a run ran with: ``config`` without ``run.output_dir``, ``run.name``,
+    ``run.resume``, ``run.overwrite``, ``run.progress`` and ``run.seeds`` (each seed's stages have names of their own).
+    MORA's and PRO-WIC's stage records hold it; a resumed run reuses a stage only under the same digest."""
+    run = dataclasses.replace(config.run, output_dir="", name="", resume="", overwrite=False, progress=False, seeds=1)
+    text = json.dumps(dataclasses.asdict(dataclasses.replace(config, run=run)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

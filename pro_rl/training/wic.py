@@ -164,7 +164,7 @@ def offline_stage(config: ProRLConfig, offline: OfflineData, stage_dir: Path,
               **prefixed(result, "offline"), **label_entropy(config.wic.conditioning, offline.labels),
               **({"wic/tau": offline.taus[-1]} if config.wic.conditioning == "wic" else {})}
     metrics.log(0, values)
-    record_stage(stage_dir, values)
+    record_stage(config, stage_dir, values)
     return policy_dir, values
 
 
@@ -211,7 +211,7 @@ def online_stage(config: ProRLConfig, training_rows: List[dict], samples: Online
               "wic/online/kept": samples.kept, **reward_log(config.objectives, samples.rewards),
               **prefixed(result, "online"), **label_entropy(config.wic.conditioning, samples.labels)}
     metrics.log(iteration, values)
-    record_stage(stage_dir, values)
+    record_stage(config, stage_dir, values)
     return policy_dir, values
 
 

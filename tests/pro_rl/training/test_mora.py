@@ -7,7 +7,8 @@ import pytest
 
 from pro_rl.config import load_config
 from pro_rl.training import mora
-from pro_rl.training.mora_stages import MoraStages, settings_digest
+from pro_rl.training.mora_stages import MoraStages
+from pro_rl.training.run_dir import settings_digest
 
 
 def test_a_finished_stage_is_reused_only_when_resuming(tmp_path):

@@ -134,3 +134,20 @@ def test_offline_labels_with_matched_tau_are_as_soft_as_the_orchestrator(tmp_pat
     assert both.labels[2:].tolist() == offline.labels.tolist() and both.labels[0, 1] > 0.99  # softmax((-1, 0)/0.1)
     config.wic.tau_mode = "fixed"
     assert label_offline_rows(config, generator).taus == [0.1]
+
+
+def test_a_finished_stage_is_reused_only_under_the_same_settings(tmp_path):
+    from pro_rl.training.wic_stages import STAGE_RECORD, finished_stage, record_stage
+
+    resuming = load_config("configs/tiny/ric.yaml", ["run.resume=auto", f"run.output_dir={tmp_path}"])
+    stage_dir = tmp_path / "stages" / "offline"
+    stage_dir.mkdir(parents=True)
+    record_stage(resuming, stage_dir, {"wic/rows": 12.0})
+    assert finished_stage(resuming, stage_dir)["values"] == {"wic/rows": 12.0}
+    moved = load_config("configs/tiny/ric.yaml", ["run.resume=auto", f"run.output_dir={tmp_path / 'elsewhere'}"])
+    assert finished_stage(moved, stage_dir) is not None  # where the run lives is not a setting
+    changed = load_config("configs/tiny/ric.yaml", ["run.resume=auto", "wic.tau=0.5"])
+    assert finished_stage(changed, stage_dir) is None
+    assert finished_stage(load_config("configs/tiny/ric.yaml", [f"run.output_dir={tmp_path}"]), stage_dir) is None
+    (stage_dir / STAGE_RECORD).write_text(json.dumps({"values": {"wic/rows": 12.0}}))  # recorded before digests
+    assert finished_stage(resuming, stage_dir) is None
