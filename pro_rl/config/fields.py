@@ -31,8 +31,12 @@ class Range:
 
     def __str__(self) -> str:
         low, high = _number(self.low), _number(self.high)
+        if self.low == -math.inf and self.high == math.inf:
+            return "any finite number"
         if self.high == math.inf:
             return f"{'>' if self.low_open else '≥'} {low}"
+        if self.low == -math.inf:
+            return f"{'<' if self.high_open else '≤'} {high}"
         return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
 
 

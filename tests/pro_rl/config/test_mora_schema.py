@@ -43,3 +43,14 @@ def test_bad_values_are_one_line_errors_naming_the_key(override, key, words):
     with pytest.raises(ConfigError) as caught:
         load_config("configs/tiny/mora.yaml", [override, *extra])
     assert caught.value.key == key and words in caught.value.reason and "\n" not in str(caught.value)
+
+
+def test_ranges_read_as_written_also_when_unbounded():
+    import math
+
+    from pro_rl.config.fields import Range
+
+    assert str(Range()) == "any finite number"
+    assert str(Range(high=0.5, high_open=True)) == "< 0.5" and str(Range(high=2)) == "≤ 2"
+    assert str(Range(0, low_open=True)) == "> 0" and str(Range(0, 1, high_open=True)) == "in [0, 1)"
+    assert 1e300 in Range() and math.inf not in Range()
