@@ -139,9 +139,10 @@ def test_compare_section_is_validated():
         load_config(CONFIG, ["compare.wic_config=configs/tiny/missing.yaml"])
 
 
-# The stages generate and score in the driver (rollout.in_driver): each would start its own rollout engine and reward
-# actors, minutes in all on 2 cores; test_evaluate, test_pro_wic and test_rewarded_soups run those stages on the roles.
-TINY = ["compare.rl_steps=3", "evaluate.num_prompts=3", "rollout.max_new_tokens=6",
+# The stages and the evaluations generate and score in the driver (rollout.in_driver, in compare.overrides and at the
+# top): each would start its own rollout engine and reward actors, minutes in all on 2 cores; test_evaluate,
+# test_pro_wic and test_rewarded_soups run those stages on the roles.
+TINY = ["compare.rl_steps=3", "evaluate.num_prompts=3", "rollout.max_new_tokens=6", "rollout.in_driver=true",
         "evaluate.grid=[[1.0,0.0,0.0],[0.0,0.5,0.5],[0.3333333333333333,0.3333333333333333,0.3333333333333334]]",
         "compare.overrides=[policy.sft_steps=2,orchestrator.training.max_steps=2,wic.online_steps=1,"
         "wic.online_iterations=1,rollout.max_new_tokens=6,rollout.in_driver=true,run.progress=false,moslim.training.max_steps=2,"
