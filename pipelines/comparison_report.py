@@ -14,15 +14,12 @@ from itertools import combinations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
 import torch
 
 from pipelines.evaluation_report import format_interval, format_number
+from pipelines.figures import plt, save_figure
 from pro_rl.algorithms import hypervolume, pareto_mask
 from pro_rl.training.evaluation_statistics import paired_difference, seed_spread, verdict_key, verdict_sentence
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 METHOD_LABELS = {
     "morlhf": "MORLHF (uniform weights)",
@@ -145,10 +142,7 @@ def plot_fronts(summaries: Dict[str, Dict], path: Path) -> Path:
         axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="best")
     figure.suptitle("Mean reward per weight point, every method (filled: on the method's own Pareto front)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)
     return path
 
 

@@ -14,22 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipelines.evaluation_report import format_number  # noqa: E402
+from pipelines.evaluation_report import format_number
+from pipelines.figures import plt, save_figure
 
 MEASURES = (("intensity", "ground-truth intensity class"), ("reward", "ground-truth reward"))
-
-
-def _save(figure, path: Path) -> Path:
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
 
 
 def plot_single(summary: Dict, path: Path) -> Path:
@@ -53,7 +41,7 @@ def plot_single(summary: Dict, path: Path) -> Path:
             axis.grid(alpha=0.3)
             axis.legend(fontsize=7)
     figure.suptitle("Controllability of preference intensity: one tag, varying n")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_pairs(summary: Dict, path: Path) -> Path:
@@ -74,7 +62,7 @@ def plot_pairs(summary: Dict, path: Path) -> Path:
         axis.grid(alpha=0.3, axis="y")
         axis.legend(fontsize=7)
     figure.suptitle("Controllability across objectives: pairs of tags at their top intensity")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_monotonicity(summary: Dict, path: Path) -> Path:
@@ -90,7 +78,7 @@ def plot_monotonicity(summary: Dict, path: Path) -> Path:
     axis.set_ylim(-1.1, 1.1)
     axis.set_ylabel("Spearman ρ (requested vs measured)")
     axis.set_title("Monotonicity of the intensity tags")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _cell(values: List[float]) -> str:

@@ -19,15 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Mapping, Sequence
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from pro_rl.data.canonical import read_jsonl  # noqa: E402
-from pro_rl.data.toy_world import CATEGORY_OBJECTIVE  # noqa: E402
-from pro_rl.training.evaluation_statistics import interval  # noqa: E402
+from pipelines.figures import plt, save_figure
+from pro_rl.data.canonical import read_jsonl
+from pro_rl.data.toy_world import CATEGORY_OBJECTIVE
+from pro_rl.training.evaluation_statistics import interval
 
 EXAMPLES_PER_CATEGORY = 3
 
@@ -79,10 +76,7 @@ def category_plot(statistics: Mapping[str, Mapping], path: Path) -> Path:
     axis.axhline(0.0, color="grey", linewidth=0.8)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize=7)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)
     return path
 
 

@@ -13,10 +13,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from pipelines.figures import plt, save_figure
 
 
 def plot_front(summary: Dict, path: Path) -> Path:
@@ -49,10 +46,7 @@ def plot_front(summary: Dict, path: Path) -> Path:
         axis.set_ylabel(objectives[j])
         axis.grid(alpha=0.3)
     figure.suptitle(f"{summary['method']}: mean reward per weight point (HV {summary['hypervolume']:.4g})")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)
     return path
 
 

@@ -38,12 +38,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipelines.evaluation_report import format_number  # noqa: E402
+from pipelines.evaluation_report import format_number
+from pipelines.figures import plt, save_figure
 
 PLOTS = {"measures": "plots/mora_measures.png", "ablation": "plots/mora_ablation.png",
          "scaling": "plots/mora_scaling.png"}
@@ -67,12 +63,7 @@ def _spread_table(table: Dict[str, Dict[str, Dict]], objectives: Sequence[str], 
 
 
 def _save(figure, output_dir: Path, name: str) -> Path:
-    path = output_dir / PLOTS[name]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, output_dir / PLOTS[name])
 
 
 def _grouped_bars(axis, groups: Dict[str, Sequence[float]], names: Sequence[str], errors: Optional[Dict] = None):

@@ -40,10 +40,7 @@ def run(config: ProRLConfig) -> RunResult:
 def plot_curves(rows: List[dict], objectives: Sequence[str], output: Path) -> Path:
     """One panel per objective (mapped reward and target probability over the steps that tag it) and one for the
     scalarised reward; steps where no prompt tagged an objective are gaps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from pipelines.figures import plt, save_figure
 
     figure, axes = plt.subplots(1, len(objectives) + 1, figsize=(4 * (len(objectives) + 1), 3.2), squeeze=False)
     for axis, name in zip(axes[0], objectives):
@@ -59,11 +56,7 @@ def plot_curves(rows: List[dict], objectives: Sequence[str], output: Path) -> Pa
         axis.set_xlabel("RL step")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
-    return output
+    return save_figure(figure, output, dpi=110)
 
 
 def mean_of(rows: List[dict], key: str) -> float:

@@ -10,14 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Mapping
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipelines import RunResult, train_in_run_dir  # noqa: E402
-from pro_rl.config import ProRLConfig  # noqa: E402
-from pro_rl.training.moslim_reward_model import (FINAL_NAME, load_moslim_rows, moslim_levels,  # noqa: E402
+from pipelines import RunResult, train_in_run_dir
+from pipelines.figures import plt, save_figure
+from pro_rl.config import ProRLConfig
+from pro_rl.training.moslim_reward_model import (FINAL_NAME, load_moslim_rows, moslim_levels,
                                                  train_moslim_reward_model)
 
 PLOT_NAME = "intensity_accuracy.png"
@@ -35,10 +31,7 @@ def plot_intensity_accuracy(metrics: Mapping[str, float], heads: Mapping[str, in
         axis.set_xlabel("intensity class")
     axes[0][0].set_ylabel("held-out accuracy")
     axes[0][0].legend()
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=100)
-    plt.close(figure)
+    save_figure(figure, output, dpi=100)
     return output
 
 

@@ -9,12 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pro_rl.training.metrics import read_metrics  # noqa: E402
+from pipelines.figures import plt, save_figure
+from pro_rl.training.metrics import read_metrics
 
 
 def moving_average(values: Sequence[float], window: int) -> List[float]:
@@ -45,10 +41,7 @@ def reward_curves(runs: Dict[str, Path], objectives: Sequence[str], output: Path
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"training reward ({window}-step mean)")
     axes[0][-1].legend()
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
+    save_figure(figure, output, dpi=110)
     return output
 
 
@@ -75,10 +68,7 @@ def weight_distribution_plot(weights: Sequence[Dict[str, float]], categories: Se
         axis.set_ylim(-0.02, 1.02)
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("orchestrator weight")
-    figure.tight_layout()
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
-    return output
+    return save_figure(figure, output, dpi=110)
 
 
 def held_out_rows(runs: Dict[str, Path], objectives: Sequence[str]) -> List[Dict[str, object]]:

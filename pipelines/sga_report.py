@@ -11,14 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipelines.evaluation_report import format_number  # noqa: E402
-from pro_rl.config import ProRLConfig  # noqa: E402
-from pro_rl.training.metrics import read_metrics  # noqa: E402
+from pipelines.evaluation_report import format_number
+from pipelines.figures import plt, save_figure
+from pro_rl.config import ProRLConfig
+from pro_rl.training.metrics import read_metrics
 
 LOSS_NAMES = {"sft": ("loss", "ce", "mse"), "dpo": ("loss", "dpo", "mse", "accuracy")}
 
@@ -33,12 +29,7 @@ def plot_training(output_dir: Path, variant: str) -> Path:
         axis.set_title(f"train: {name}")
         axis.set_xlabel("step")
         axis.grid(alpha=0.3)
-    figure.tight_layout()
-    path = output_dir / "plots" / "sga_training.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, output_dir / "plots" / "sga_training.png")
 
 
 def write_sga_report(output_dir: Path, config: ProRLConfig, variant: str, metrics: Dict[str, float]) -> Path:
