@@ -20,10 +20,10 @@ into ``<output>/pro_morlhf_seed<s>`` and ``<output>/morlhf_uniform_seed<s>`` and
 
 Each stage is an ordinary run of its own config (``configs/tiny/*.yaml``) with the paths of the previous
 stage filled in and the demo's budget (``SFT_BUDGET``, ``RL_BUDGET``: 600 warm-up steps, 200 RLOO steps per policy,
-chosen so that the verdict's interval clears zero on 2 CPU cores in about 5 minutes; docs/comparisons.md "The demo's
+chosen so that the verdict's interval clears zero on 2 CPU cores in about 3 minutes; docs/comparisons.md "The demo's
 budget"), so every stage can also be re-run alone with ``pro-rl run`` (its ``config.yaml``). The user's overrides
-come after the budget. A second demo into the same output
-replaces its stages (``run.overwrite=true``); an output directory that holds some other run is refused.
+come after the budget. A second demo into the same output replaces its stages (``run.overwrite=true``); an output
+directory that holds some other run is refused.
 """
 
 from __future__ import annotations
