@@ -21,19 +21,19 @@ from typing import Dict, List, Mapping, Sequence
 
 import torch
 
-from pipelines.figures import plt, save_figure
+from pipelines.evaluation_report import format_interval
+from pipelines.figures import grouped_bars, plt, save_figure
+from pro_rl.algorithms.intervals import bootstrap_mean_interval
 from pro_rl.data.canonical import read_jsonl
 from pro_rl.data.toy_world import CATEGORY_OBJECTIVE
-from pro_rl.training.evaluation_statistics import interval
 
 EXAMPLES_PER_CATEGORY = 3
 
 
 def mean_with_interval(values: Sequence[float], level: float, resamples: int, seed: int = 0) -> Dict[str, float]:
     """{"mean", "low", "high"} of per-prompt ``values`` (bootstrap over prompts)."""
-    tensor = torch.tensor(list(values), dtype=torch.float64)
-    low, high = interval(tensor, level, resamples, seed)
-    return {"mean": float(tensor.mean()), "low": low, "high": high}
+    mean, low, high = bootstrap_mean_interval(torch.tensor(list(values), dtype=torch.float64), level, resamples, seed)
+    return {"mean": float(mean), "low": float(low), "high": float(high)}
 
 
 def category_statistics(points: Mapping[str, Mapping], categories: Sequence[str], level: float = 0.95,
@@ -59,29 +59,20 @@ def category_statistics(points: Mapping[str, Mapping], categories: Sequence[str]
 
 def category_plot(statistics: Mapping[str, Mapping], path: Path) -> Path:
     """Bars of each category's own-objective ground-truth reward, one bar per policy, with the intervals."""
-    labels = list(statistics)
-    categories = list(next(iter(statistics.values()))["categories"])
-    figure, axis = plt.subplots(figsize=(2.2 + 2.4 * len(categories), 3.6))
-    width = 0.8 / len(labels)
-    for offset, label in enumerate(labels):
-        cells = [statistics[label]["categories"][category]["own_reward"] for category in categories]
-        xs = [index + (offset - (len(labels) - 1) / 2) * width for index in range(len(categories))]
-        axis.bar(xs, [cell["mean"] for cell in cells], width, label=label,
-                 yerr=[[cell["mean"] - cell["low"] for cell in cells], [cell["high"] - cell["mean"] for cell in cells]],
-                 capsize=3)
-    axis.set_xticks(range(len(categories)))
-    axis.set_xticklabels([f"{category}\n(its objective: {statistics[labels[0]]['categories'][category]['objective']})"
-                          for category in categories])
+    first = next(iter(statistics.values()))["categories"]
+    cells = {label: [row["categories"][category]["own_reward"] for category in first] for label, row in statistics.items()}
+    figure, axis = plt.subplots(figsize=(2.2 + 2.4 * len(first), 3.6))
+    grouped_bars(axis, {label: [cell["mean"] for cell in row] for label, row in cells.items()},
+                 [f"{category}\n(its objective: {first[category]['objective']})" for category in first],
+                 {label: [[cell["mean"] - cell["low"] for cell in row], [cell["high"] - cell["mean"] for cell in row]]
+                  for label, row in cells.items()}, legend_size=7)
     axis.set_ylabel("ground-truth reward of\nthe category's objective")
     axis.axhline(0.0, color="grey", linewidth=0.8)
-    axis.grid(axis="y", alpha=0.3)
-    axis.legend(fontsize=7)
-    save_figure(figure, path, dpi=110)
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def cell(value: Mapping[str, float]) -> str:
-    return f"{value['mean']:.3f} [{value['low']:.3f}, {value['high']:.3f}]"
+    return format_interval(value["mean"], [value["low"], value["high"]])
 
 
 def category_lines(statistics: Mapping[str, Mapping], plot: Path, output: Path) -> List[str]:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from pipelines.evaluation_report import format_number
-from pipelines.figures import plt, save_figure
+from pipelines.figures import grouped_bars, plt, save_figure
 
 PLOTS = {"measures": "plots/mora_measures.png", "ablation": "plots/mora_ablation.png",
          "scaling": "plots/mora_scaling.png"}
@@ -66,20 +66,10 @@ def _save(figure, output_dir: Path, name: str) -> Path:
     return save_figure(figure, output_dir / PLOTS[name])
 
 
-def _grouped_bars(axis, groups: Dict[str, Sequence[float]], names: Sequence[str], errors: Optional[Dict] = None):
-    width = 0.8 / max(len(groups), 1)
-    for index, (label, values) in enumerate(groups.items()):
-        positions = [position + (index - (len(groups) - 1) / 2) * width for position in range(len(names))]
-        axis.bar(positions, values, width, label=label, yerr=(errors or {}).get(label), capsize=3)
-    axis.set_xticks(range(len(names)), names)
-    axis.grid(alpha=0.3, axis="y")
-    axis.legend(fontsize=8)
-
-
 def plot_measures(measures: Dict[str, Dict], objectives: Sequence[str], output_dir: Path) -> Path:
     """Left: reward-dimension variance per objective, one bar per label; right: Pareto coverage per label."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    _grouped_bars(left, {label: [m["variance"][o] for o in objectives] for label, m in measures.items()}, objectives)
+    grouped_bars(left, {label: [m["variance"][o] for o in objectives] for label, m in measures.items()}, objectives)
     left.set_title("reward-dimension variance")
     right.bar(list(measures), [m["coverage"] for m in measures.values()], color="tab:green")
     right.set_title("Pareto-coverage ratio")
@@ -93,7 +83,7 @@ def plot_ablation(ablation: Dict[str, Dict], objectives: Sequence[str], output_d
     figure, axis = plt.subplots(figsize=(6, 3.2))
     means = {label: [spreads[o]["mean"] for o in objectives] for label, spreads in ablation.items()}
     errors = {label: [spreads[o]["std"] for o in objectives] for label, spreads in ablation.items()}
-    _grouped_bars(axis, means, objectives, errors)
+    grouped_bars(axis, means, objectives, errors)
     axis.set_title("ablation: mean reward per objective")
     return _save(figure, output_dir, "ablation")
 
